@@ -1,0 +1,2 @@
+DROP TABLE article_tags;
+DROP TABLE articles;

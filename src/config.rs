@@ -1,0 +1,188 @@
+//! Settings: what an operator can choose, from command-line flags with `GUIDEPOST_*` environment
+//! fallbacks and defaults that work out of the box. Tests build [`Settings`] in code.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Guidepost: articles, free-trial memberships and their administration, in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "guidepost", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "GUIDEPOST_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+
+    /// SQLite database file; its folder is created when missing.
+    #[arg(
+        long,
+        env = "GUIDEPOST_DATABASE",
+        default_value = "data/guidepost.db",
+        global = true
+    )]
+    pub database: PathBuf,
+
+    /// Public origin of the site (for canonical links, feeds and the sitemap), e.g.
+    /// https://articles.example.com. Defaults to http:// and the --bind address.
+    #[arg(long, env = "GUIDEPOST_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Number of HTTP worker threads [default: one per core].
+    #[arg(long, env = "GUIDEPOST_WORKERS", global = true,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
+
+    /// Import the bundled demo articles when the database has none (the default).
+    #[arg(long, global = true, overrides_with = "no_demo_content")]
+    pub demo_content: bool,
+
+    /// Start with an empty site instead of the bundled demo articles.
+    #[arg(
+        long,
+        env = "GUIDEPOST_NO_DEMO_CONTENT",
+        global = true,
+        overrides_with = "demo_content"
+    )]
+    pub no_demo_content: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the site (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Import (or update) the Markdown articles in a folder, matched by slug.
+    Import {
+        /// Folder of `.md` files with front matter; see the README for the format.
+        dir: PathBuf,
+    },
+}
+
+/// Everything the application needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub database: PathBuf,
+    /// The public origin; `None` derives it from the address actually bound.
+    pub base_url: Option<BaseUrl>,
+    pub workers: usize,
+    pub demo_content: bool,
+}
+
+impl Settings {
+    /// Reads the flags, checking each, so a bad value stops start-up with a clear sentence.
+    pub fn from_cli(cli: &Cli) -> anyhow::Result<Self> {
+        let bind = cli
+            .bind
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--bind {:?} is not an address and port such as 127.0.0.1:8080",
+                    cli.bind
+                )
+            })?;
+        let base_url = cli.base_url.as_deref().map(BaseUrl::parse).transpose()?;
+        let workers = cli
+            .workers
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        Ok(Self {
+            bind,
+            database: cli.database.clone(),
+            base_url,
+            workers,
+            demo_content: !cli.no_demo_content || cli.demo_content,
+        })
+    }
+}
+
+/// The public origin, without a trailing slash: `https://example.com` or `http://127.0.0.1:8080`.
+/// Canonical links are built from it and never from a request's Host header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let trimmed = text.trim().trim_end_matches('/');
+        let rest = trimmed
+            .strip_prefix("https://")
+            .or_else(|| trimmed.strip_prefix("http://"));
+        match rest {
+            Some(host)
+                if !host.is_empty()
+                    && !host.contains(['/', '?', '#', ' ', '"', '<', '>', '\\'])
+                    && host.is_ascii() =>
+            {
+                Ok(Self(trimmed.to_owned()))
+            }
+            _ => anyhow::bail!(
+                "--base-url {text:?} must be an origin such as https://articles.example.com, without a path"
+            ),
+        }
+    }
+
+    /// The origin a browser on this machine would use for the listening address.
+    pub fn for_bind(bind: SocketAddr) -> Self {
+        let host = match bind.ip() {
+            ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        Self(format!("http://{host}:{}", bind.port()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The absolute URL of a site path that starts with `/`.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
+}
+
+impl std::fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_url_is_an_origin_without_a_path() {
+        assert_eq!(
+            BaseUrl::parse("https://example.com/").unwrap().as_str(),
+            "https://example.com"
+        );
+        for bad in [
+            "example.com",
+            "ftp://x",
+            "https://",
+            "https://x.com/blog",
+            "http://a b",
+        ] {
+            assert!(BaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_default_base_url_follows_the_bind_address() {
+        let bind: SocketAddr = "0.0.0.0:9000".parse().unwrap();
+        assert_eq!(BaseUrl::for_bind(bind).as_str(), "http://127.0.0.1:9000");
+    }
+}

@@ -1,0 +1,106 @@
+//! The database: SQLite through Diesel. Opening it (folder, pragmas, migrations), the connection
+//! pool, and [`run`], the one way handlers reach a connection, which keeps queries off the async
+//! workers. One module per table group holds its row types and queries.
+//!
+//! Durability: the database runs in WAL mode with `synchronous = FULL`, so a transaction that has
+//! been reported committed survives a power cut or an operating-system crash, not only a crash of
+//! Guidepost. `NORMAL` would save one fsync per commit but may lose the last commits on power loss;
+//! members' sign-ups are worth the fsync.
+
+pub mod articles;
+pub mod schema;
+pub mod search;
+pub mod taxonomy;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use actix_web::web;
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::AppError;
+
+pub type DbPool = Pool<ConnectionManager<SqliteConnection>>;
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// How long a connection waits for another writer before SQLite answers "busy".
+const BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Pragmas every pooled connection gets. `busy_timeout` comes first so the others can wait too.
+#[derive(Debug)]
+struct ConnectionPragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ConnectionPragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Opens (creating if needed) the database file and its folder, switches it to WAL, applies any
+/// pending migrations and returns a pool of `size` connections.
+pub fn open(path: &Path, size: u32) -> anyhow::Result<DbPool> {
+    let url = database_url(path)?;
+    let mut conn = SqliteConnection::establish(&url)
+        .with_context(|| format!("cannot open the database at {}", path.display()))?;
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
+    ))
+    .with_context(|| format!("cannot use the database at {}", path.display()))?;
+    migrate(&mut conn)?;
+    drop(conn);
+
+    Pool::builder()
+        .max_size(size)
+        .connection_timeout(Duration::from_secs(10))
+        .connection_customizer(Box::new(ConnectionPragmas))
+        .build(ConnectionManager::new(url))
+        .context("cannot open the database connection pool")
+}
+
+/// Applies the embedded migrations that have not run yet.
+pub fn migrate(conn: &mut SqliteConnection) -> anyhow::Result<()> {
+    conn.run_pending_migrations(MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("cannot apply the database migrations: {e}"))?;
+    Ok(())
+}
+
+/// Creates the database's folder and turns its path into the text SQLite opens.
+fn database_url(path: &Path) -> anyhow::Result<String> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the database folder {}", parent.display()))?;
+    }
+    path.to_str()
+        .map(str::to_owned)
+        .with_context(|| format!("the database path {} is not valid UTF-8", path.display()))
+}
+
+/// Runs `query` with a pooled connection on the blocking thread pool, so neither a slow query nor
+/// a wait for the write lock holds up an async worker.
+pub async fn run<T, F>(pool: &DbPool, query: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut SqliteConnection) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        query(&mut conn)
+    })
+    .await?
+}
+
+/// Current time in UTC, as stored in every timestamp column.
+pub fn now() -> time::PrimitiveDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    time::PrimitiveDateTime::new(now.date(), now.time())
+}

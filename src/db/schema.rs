@@ -1,0 +1,76 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    article_tags (article_id, tag_id) {
+        article_id -> Integer,
+        tag_id -> Integer,
+    }
+}
+
+diesel::table! {
+    articles (id) {
+        id -> Integer,
+        slug -> Text,
+        title -> Text,
+        summary -> Text,
+        body_markdown -> Text,
+        body_html -> Text,
+        teaser_html -> Text,
+        body_text -> Text,
+        toc_json -> Text,
+        author_id -> Integer,
+        category_id -> Nullable<Integer>,
+        status -> Text,
+        visibility -> Text,
+        featured -> Bool,
+        reading_minutes -> Integer,
+        published_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    categories (id) {
+        id -> Integer,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tags (id) {
+        id -> Integer,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Integer,
+        email -> Text,
+        name -> Text,
+        password_hash -> Nullable<Text>,
+        role -> Text,
+        status -> Text,
+        bio -> Text,
+        email_verified_at -> Nullable<Timestamp>,
+        trial_started_at -> Nullable<Timestamp>,
+        trial_ends_at -> Nullable<Timestamp>,
+        session_epoch -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(article_tags -> articles (article_id));
+diesel::joinable!(article_tags -> tags (tag_id));
+diesel::joinable!(articles -> categories (category_id));
+diesel::joinable!(articles -> users (author_id));
+
+diesel::allow_tables_to_appear_in_same_query!(article_tags, articles, categories, tags, users);

@@ -1,0 +1,191 @@
+//! The `categories`, `tags` and `article_tags` tables: how articles are grouped into hubs.
+
+use diesel::dsl::count;
+use diesel::prelude::*;
+
+use super::articles::PUBLISHED;
+use super::schema::{article_tags, articles, categories, tags};
+use crate::domain::Slug;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = categories, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct Category {
+    pub id: i32,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = tags, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct Tag {
+    pub id: i32,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+}
+
+/// A category or tag with the number of published articles in it.
+#[derive(Debug, Clone)]
+pub struct Counted<T> {
+    pub item: T,
+    pub articles: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = categories)]
+struct NewCategory<'a> {
+    slug: &'a str,
+    name: &'a str,
+    description: &'a str,
+    created_at: time::PrimitiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = tags)]
+struct NewTag<'a> {
+    slug: &'a str,
+    name: &'a str,
+    description: &'a str,
+    created_at: time::PrimitiveDateTime,
+}
+
+impl Category {
+    pub fn find_by_slug(conn: &mut SqliteConnection, slug: &str) -> QueryResult<Option<Self>> {
+        categories::table
+            .filter(categories::slug.eq(slug))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Categories that hold at least one published article, by name.
+    pub fn list_in_use(conn: &mut SqliteConnection) -> QueryResult<Vec<Counted<Self>>> {
+        let rows: Vec<(Self, i64)> = categories::table
+            .inner_join(articles::table)
+            .filter(articles::status.eq(PUBLISHED))
+            .group_by(categories::id)
+            .select((Self::as_select(), count(articles::id)))
+            .order(categories::name.asc())
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(item, articles)| Counted { item, articles })
+            .collect())
+    }
+
+    /// Finds the category with this name's slug, creating it when missing. A description given
+    /// here replaces the stored one.
+    pub fn upsert(
+        conn: &mut SqliteConnection,
+        slug: &Slug,
+        name: &str,
+        description: Option<&str>,
+    ) -> QueryResult<Self> {
+        if let Some(found) = Self::find_by_slug(conn, slug.as_str())? {
+            return match description {
+                Some(d) if d != found.description => diesel::update(&found)
+                    .set(categories::description.eq(d))
+                    .returning(Self::as_returning())
+                    .get_result(conn),
+                _ => Ok(found),
+            };
+        }
+        diesel::insert_into(categories::table)
+            .values(NewCategory {
+                slug: slug.as_str(),
+                name,
+                description: description.unwrap_or(""),
+                created_at: super::now(),
+            })
+            .returning(Self::as_returning())
+            .get_result(conn)
+    }
+}
+
+impl Tag {
+    pub fn find_by_slug(conn: &mut SqliteConnection, slug: &str) -> QueryResult<Option<Self>> {
+        tags::table
+            .filter(tags::slug.eq(slug))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Tags on at least one published article, by name.
+    pub fn list_in_use(conn: &mut SqliteConnection) -> QueryResult<Vec<Counted<Self>>> {
+        let rows: Vec<(Self, i64)> = tags::table
+            .inner_join(article_tags::table.inner_join(articles::table))
+            .filter(articles::status.eq(PUBLISHED))
+            .group_by(tags::id)
+            .select((Self::as_select(), count(articles::id)))
+            .order(tags::name.asc())
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(item, articles)| Counted { item, articles })
+            .collect())
+    }
+
+    /// The tags of one article, by name.
+    pub fn for_article(conn: &mut SqliteConnection, article_id: i32) -> QueryResult<Vec<Self>> {
+        tags::table
+            .inner_join(article_tags::table)
+            .filter(article_tags::article_id.eq(article_id))
+            .select(Self::as_select())
+            .order(tags::name.asc())
+            .load(conn)
+    }
+
+    /// Finds the tag with this slug, creating it when missing; see [`Category::upsert`].
+    pub fn upsert(
+        conn: &mut SqliteConnection,
+        slug: &Slug,
+        name: &str,
+        description: Option<&str>,
+    ) -> QueryResult<Self> {
+        if let Some(found) = Self::find_by_slug(conn, slug.as_str())? {
+            return match description {
+                Some(d) if d != found.description => diesel::update(&found)
+                    .set(tags::description.eq(d))
+                    .returning(Self::as_returning())
+                    .get_result(conn),
+                _ => Ok(found),
+            };
+        }
+        diesel::insert_into(tags::table)
+            .values(NewTag {
+                slug: slug.as_str(),
+                name,
+                description: description.unwrap_or(""),
+                created_at: super::now(),
+            })
+            .returning(Self::as_returning())
+            .get_result(conn)
+    }
+
+    /// Makes `tag_ids` the article's whole set of tags.
+    pub fn set_for_article(
+        conn: &mut SqliteConnection,
+        article_id: i32,
+        tag_ids: &[i32],
+    ) -> QueryResult<()> {
+        diesel::delete(article_tags::table.filter(article_tags::article_id.eq(article_id)))
+            .execute(conn)?;
+        let rows: Vec<_> = tag_ids
+            .iter()
+            .map(|tag_id| {
+                (
+                    article_tags::article_id.eq(article_id),
+                    article_tags::tag_id.eq(*tag_id),
+                )
+            })
+            .collect();
+        if !rows.is_empty() {
+            diesel::insert_into(article_tags::table)
+                .values(&rows)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,12 @@
+//! Validated values the rest of the code can trust: slugs, sanitised HTML, page numbers and search
+//! queries. Each is parsed once from outside input and cannot hold an invalid value afterwards.
+
+pub mod markdown;
+pub mod pagination;
+pub mod search_query;
+pub mod slug;
+
+pub use markdown::{RenderedMarkdown, SafeHtml, TocEntry};
+pub use pagination::{PageNumber, Pagination};
+pub use search_query::SearchQuery;
+pub use slug::Slug;

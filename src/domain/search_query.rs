@@ -1,0 +1,82 @@
+//! `SearchQuery`: what a reader typed into the search box, made safe for SQLite FTS5.
+
+/// The words of a search. FTS5 has its own query language (`"`, `AND`, `NEAR(...)`, `*`, column
+/// filters); a reader's text is never passed to it as is. Only runs of letters and digits are kept,
+/// each becomes a quoted prefix term, and the terms are combined with AND.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// The text as typed (trimmed and cut to a sane length), to show back in the search box.
+    text: String,
+    terms: Vec<String>,
+}
+
+impl SearchQuery {
+    pub const MAX_CHARS: usize = 200;
+    pub const MAX_TERMS: usize = 12;
+    const MAX_TERM_CHARS: usize = 64;
+
+    pub fn parse(raw: &str) -> Self {
+        let text: String = raw.trim().chars().take(Self::MAX_CHARS).collect();
+        let terms = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .map(|word| {
+                word.chars()
+                    .take(Self::MAX_TERM_CHARS)
+                    .collect::<String>()
+                    .to_lowercase()
+            })
+            .take(Self::MAX_TERMS)
+            .collect();
+        Self { text, terms }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// True when nothing searchable was typed.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// The FTS5 `MATCH` expression: every term quoted, so no operator can be smuggled in.
+    pub fn fts_expression(&self) -> String {
+        self.terms
+            .iter()
+            .map(|term| format!("\"{term}\"*"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_syntax_in_a_query_becomes_plain_words() {
+        let q = SearchQuery::parse(r#"  "sql AND (index* NEAR(a b) title:x  "#);
+        assert_eq!(
+            q.fts_expression(),
+            r#""sql"* "and"* "index"* "near"* "a"* "b"* "title"* "x"*"#
+        );
+        assert_eq!(q.text(), r#""sql AND (index* NEAR(a b) title:x"#);
+    }
+
+    #[test]
+    fn punctuation_alone_is_an_empty_query() {
+        assert!(SearchQuery::parse(r#"" * ( ) -"#).is_empty());
+        assert!(SearchQuery::parse("").is_empty());
+    }
+
+    #[test]
+    fn long_input_is_bounded() {
+        let q = SearchQuery::parse(&"word ".repeat(500));
+        assert!(q.text().chars().count() <= SearchQuery::MAX_CHARS);
+        assert_eq!(
+            q.fts_expression().matches('*').count(),
+            SearchQuery::MAX_TERMS
+        );
+    }
+}

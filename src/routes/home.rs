@@ -1,0 +1,44 @@
+//! `GET /`: the featured article, the latest ones (paginated) and the topics.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::{PER_PAGE, page_number};
+use crate::db::{self, articles::ArticleCard, taxonomy::Category, taxonomy::Counted};
+use crate::domain::Pagination;
+use crate::domain::pagination::page_url;
+use crate::error::AppError;
+use crate::views::{AppState, Layout, render};
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    featured: Option<ArticleCard>,
+    latest: Vec<ArticleCard>,
+    pagination: Pagination,
+    categories: Vec<Counted<Category>>,
+}
+
+pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let page = page_number(&req);
+    let (featured, latest, total, categories) = db::run(&state.pool, move |conn| {
+        let featured = ArticleCard::featured(conn)?;
+        let skip = featured.as_ref().map(|f| f.id);
+        let total = ArticleCard::count_published(conn)? - i64::from(skip.is_some());
+        let latest = ArticleCard::latest(conn, skip, page.offset(PER_PAGE), PER_PAGE.into())?;
+        Ok((featured, latest, total, Category::list_in_use(conn)?))
+    })
+    .await?;
+    let pagination = Pagination::new("/", page, PER_PAGE, total).ok_or(AppError::NotFound)?;
+    let path = page_url("/", page.get());
+    let site = &state.site;
+    let page = HomePage {
+        layout: Layout::new(site, &path, "", &site.description).in_section("home"),
+        featured: featured.filter(|_| pagination.current == 1),
+        latest,
+        pagination,
+        categories,
+    };
+    render(&req, &page)
+}

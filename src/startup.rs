@@ -1,0 +1,110 @@
+//! Builds the application: opens the database (migrations, demo content), binds the listener and
+//! wires the middleware and routes. The binary and the tests start it the same way.
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::config::{BaseUrl, Settings};
+use crate::views::{AppState, Site};
+use crate::{content, db, routes, telemetry};
+
+/// The policy every response carries: only our own styles, images and forms; no scripts at all;
+/// no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// A built, bound application, ready to run.
+pub struct Application {
+    address: SocketAddr,
+    base_url: BaseUrl,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pool_size = u32::try_from(settings.workers * 2)
+            .unwrap_or(16)
+            .clamp(4, 32);
+        let database = settings.database.clone();
+        let demo_content = settings.demo_content;
+        let pool = web::block(move || -> anyhow::Result<db::DbPool> {
+            let pool = db::open(&database, pool_size)?;
+            if demo_content {
+                let mut conn = pool.get().context("cannot connect to the database")?;
+                if db::articles::count_all(&mut conn)? == 0 {
+                    let report = content::demo::import_demo(&mut conn)?;
+                    tracing::info!("imported {} demo articles", report.imported);
+                    for failure in report.failed {
+                        tracing::warn!("demo article not imported: {failure}");
+                    }
+                }
+            }
+            Ok(pool)
+        })
+        .await
+        .context("start-up was interrupted")??;
+
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let address = listener
+            .local_addr()
+            .context("cannot read the listening address")?;
+        let base_url = settings
+            .base_url
+            .clone()
+            .unwrap_or_else(|| BaseUrl::for_bind(address));
+        let state = web::Data::new(AppState {
+            pool,
+            site: Site::new(base_url.clone()),
+        });
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(telemetry::request_context))
+                .wrap(Compress::default())
+                .wrap(security_headers())
+                .configure(routes::configure)
+        })
+        .workers(settings.workers)
+        .listen(listener)
+        .context("cannot start the HTTP server")?
+        .run();
+
+        Ok(Self {
+            address,
+            base_url,
+            server,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base_url
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+        ))
+}

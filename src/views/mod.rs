@@ -1,0 +1,151 @@
+//! What every page shares: the site's identity, the [`Layout`] each page struct carries for
+//! `base.html`, and [`render`], which turns a page into a response with an ETag so that a browser
+//! revalidating an unchanged page gets a `304 Not Modified`.
+
+pub mod format;
+pub mod json_ld;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::assets;
+use crate::config::BaseUrl;
+use crate::db::DbPool;
+use crate::error::AppError;
+
+/// Shared state of the application, one per server.
+pub struct AppState {
+    pub pool: DbPool,
+    pub site: Site,
+}
+
+/// Who the site is. Shown in every page's header, title and meta tags.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub name: String,
+    pub tagline: String,
+    pub description: String,
+    pub base_url: BaseUrl,
+}
+
+impl Site {
+    pub fn new(base_url: BaseUrl) -> Self {
+        Self {
+            name: "Guidepost".to_owned(),
+            tagline: "Articles for back-end developers and the people becoming one".to_owned(),
+            description: "Guidepost publishes practical articles on back-end development, databases, \
+                          APIs, security, testing and careers on the web, with a free trial for members-only guides."
+                .to_owned(),
+            base_url,
+        }
+    }
+}
+
+/// The part of `base.html` that varies by page: title, meta tags, canonical link, navigation.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub site_name: String,
+    /// The whole `<title>`.
+    pub title: String,
+    pub description: String,
+    pub canonical: String,
+    /// Open Graph type: `website` or `article`.
+    pub og_type: &'static str,
+    /// Which navigation link is the current section (`home`, `articles`, `topics`, `search`).
+    pub section: &'static str,
+    /// The text to show in the header's search box.
+    pub query: String,
+    /// `noindex` for pages search engines should not list (search results, errors).
+    pub robots: Option<&'static str>,
+    pub css_url: &'static str,
+    pub icon_url: &'static str,
+    pub year: i32,
+}
+
+impl Layout {
+    /// A page at `path` (which starts with `/`, and may carry a page number) titled `title`.
+    pub fn new(site: &Site, path: &str, title: &str, description: &str) -> Self {
+        Self {
+            site_name: site.name.clone(),
+            title: if title.is_empty() {
+                format!("{} — {}", site.name, site.tagline)
+            } else {
+                format!("{title} — {}", site.name)
+            },
+            description: description.to_owned(),
+            canonical: site.base_url.join(path),
+            og_type: "website",
+            section: "",
+            query: String::new(),
+            robots: None,
+            css_url: assets::url("css/site.css"),
+            icon_url: assets::url("img/favicon.svg"),
+            year: time::OffsetDateTime::now_utc().year(),
+        }
+    }
+
+    pub fn in_section(mut self, section: &'static str) -> Self {
+        self.section = section;
+        self
+    }
+
+    pub fn article(mut self) -> Self {
+        self.og_type = "article";
+        self
+    }
+
+    pub fn noindex(mut self) -> Self {
+        self.robots = Some("noindex");
+        self
+    }
+
+    pub fn with_query(mut self, query: &str) -> Self {
+        self.query = query.to_owned();
+        self
+    }
+}
+
+/// Renders a page as `200 OK` HTML with an ETag, or `304 Not Modified` when the browser already
+/// holds this exact page.
+pub fn render(req: &HttpRequest, page: &impl Template) -> Result<HttpResponse, AppError> {
+    let body = page.render()?;
+    Ok(conditional(req, body, "text/html; charset=utf-8"))
+}
+
+/// A response whose ETag is a hash of its body, answered with 304 when `If-None-Match` matches.
+/// Pages are revalidated on every visit (`no-cache`), which a 304 makes cheap.
+pub fn conditional(req: &HttpRequest, body: String, content_type: &'static str) -> HttpResponse {
+    let etag = format!("\"{:016x}\"", content_hash(body.as_bytes()));
+    if etag_matches(req, &etag) {
+        return HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .finish();
+    }
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body)
+}
+
+/// True when the request's `If-None-Match` names `etag` (or `*`).
+pub fn etag_matches(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|value: &HeaderValue| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*")
+}
+
+/// FNV-1a, 64 bits: a fast, stable fingerprint for ETags and static file names (not for secrets).
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
