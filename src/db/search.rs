@@ -55,7 +55,8 @@ pub fn count(conn: &mut SqliteConnection, query: &SearchQuery) -> QueryResult<i6
 }
 
 /// A page of matching published articles, best match first (a match in the title weighs most,
-/// then the summary, then the body).
+/// then the summary, then the body). The excerpt of a members-only article comes from its summary,
+/// so search never shows what only members may read.
 pub fn search(
     conn: &mut SqliteConnection,
     query: &SearchQuery,
@@ -67,7 +68,10 @@ pub fn search(
     }
     let ranked: Vec<Ranked> = diesel::sql_query(
         "SELECT articles.id AS id, \
-                snippet(articles_fts, -1, char(2), char(3), '…', 28) AS snippet \
+                CASE articles.visibility \
+                    WHEN 'public' THEN snippet(articles_fts, -1, char(2), char(3), '…', 28) \
+                    ELSE snippet(articles_fts, 1, char(2), char(3), '…', 28) \
+                END AS snippet \
          FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid \
          WHERE articles_fts MATCH ? AND articles.status = 'published' \
          ORDER BY bm25(articles_fts, 10.0, 5.0, 1.0), articles.id DESC \
