@@ -27,7 +27,7 @@ use crate::error::AppError;
 
 pub type DbPool = Pool<ConnectionManager<SqliteConnection>>;
 
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// How long a connection waits for another writer before SQLite answers "busy".
 const BUSY_TIMEOUT_MS: u32 = 5_000;

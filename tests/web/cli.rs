@@ -1,0 +1,127 @@
+//! The `guidepost` command line: migrations, import, and clear failures.
+
+use std::process::Command;
+
+use diesel::prelude::*;
+use diesel_migrations::MigrationHarness;
+
+fn guidepost() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_guidepost"));
+    command.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    command
+}
+
+#[test]
+fn migrate_creates_the_database_and_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("a/b/site.db");
+    let output = guidepost()
+        .args(["migrate", "--database"])
+        .arg(&database)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut conn = SqliteConnection::establish(database.to_str().unwrap()).unwrap();
+    let tables: Vec<String> = diesel::dsl::sql::<diesel::sql_types::Text>(
+        "SELECT name FROM sqlite_master WHERE type IN ('table') ORDER BY name",
+    )
+    .load(&mut conn)
+    .unwrap();
+    for table in [
+        "articles",
+        "articles_fts",
+        "article_tags",
+        "categories",
+        "tags",
+        "users",
+    ] {
+        assert!(
+            tables.iter().any(|t| t == table),
+            "{table} missing from {tables:?}"
+        );
+    }
+}
+
+#[test]
+fn every_migration_can_be_reverted_and_applied_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    conn.run_pending_migrations(guidepost::db::MIGRATIONS)
+        .unwrap();
+    conn.revert_all_migrations(guidepost::db::MIGRATIONS)
+        .unwrap();
+    conn.run_pending_migrations(guidepost::db::MIGRATIONS)
+        .unwrap();
+}
+
+#[test]
+fn import_reads_a_folder_and_names_the_files_it_could_not_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let articles = dir.path().join("articles");
+    std::fs::create_dir(&articles).unwrap();
+    std::fs::write(
+        articles.join("good.md"),
+        crate::helpers::article("A good one", "", "Body text."),
+    )
+    .unwrap();
+    std::fs::write(articles.join("bad.md"), "no front matter here").unwrap();
+    std::fs::write(articles.join("notes.txt"), "ignored").unwrap();
+    let database = dir.path().join("site.db");
+    let output = guidepost()
+        .arg("import")
+        .arg(&articles)
+        .arg("--database")
+        .arg(&database)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stdout.contains("Imported 1 article(s)"), "{stdout}");
+    assert!(
+        stderr.contains("bad.md: the file must start with"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn a_bad_option_stops_with_a_clear_message_not_a_panic() {
+    for args in [
+        &["--workers", "lots"][..],
+        &["--bind", "not-an-address"],
+        &["--base-url", "example.com/blog"],
+        &["--frobnicate"],
+    ] {
+        let output = guidepost().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(
+            stderr.contains("error") || stderr.starts_with("guidepost:"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn an_unwritable_database_path_stops_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let output = guidepost()
+        .arg("migrate")
+        .arg("--database")
+        .arg(blocker.join("site.db"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.starts_with("guidepost: cannot"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}

@@ -1,0 +1,198 @@
+//! `spawn_app` and a small browser-like client: fetch a page, parse it, follow its links and
+//! submit its forms.
+
+use std::path::PathBuf;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use guidepost::config::{BaseUrl, Settings};
+use guidepost::startup::Application;
+use scraper::{Html, Selector};
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub origin: String,
+    pub database: PathBuf,
+    client: awc::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the application with the demo articles.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the application after `adjust` has changed its settings.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("nested").join("guidepost.db");
+    let mut settings = Settings {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database: database.clone(),
+        base_url: None,
+        workers: 1,
+        demo_content: true,
+    };
+    adjust(&mut settings);
+    let app = Application::build(settings).await.unwrap();
+    let origin = format!("http://{}", app.address());
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        origin,
+        database,
+        client: awc::Client::builder().disable_redirects().finish(),
+        _dir: dir,
+    }
+}
+
+/// A fetched response, with helpers to read it as a browser would.
+pub struct Page {
+    pub path: String,
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> Page {
+        self.request(self.client.get(format!("{}{path}", self.origin)), path)
+            .await
+    }
+
+    pub async fn request(&self, request: awc::ClientRequest, path: &str) -> Page {
+        let mut response = request.send().await.unwrap();
+        let body = response.body().limit(4 * 1024 * 1024).await.unwrap();
+        Page {
+            path: path.to_owned(),
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    }
+
+    pub fn client(&self) -> &awc::Client {
+        &self.client
+    }
+
+    /// Follows the first link on `page` matching `selector`.
+    pub async fn follow(&self, page: &Page, selector: &str) -> Page {
+        let href = page
+            .attr(selector, "href")
+            .unwrap_or_else(|| panic!("no link {selector:?} on {}", page.path));
+        let next = self.get(&href).await;
+        assert_eq!(
+            next.status,
+            StatusCode::OK,
+            "following {href} from {}",
+            page.path
+        );
+        next
+    }
+
+    /// Fills the GET form matching `form` with `values` (other fields keep their value) and
+    /// submits it, as a browser does.
+    pub async fn submit_get_form(&self, page: &Page, form: &str, values: &[(&str, &str)]) -> Page {
+        let doc = page.doc();
+        let form_el = doc
+            .select(&sel(form))
+            .next()
+            .unwrap_or_else(|| panic!("no form {form:?}"));
+        let action = form_el
+            .value()
+            .attr("action")
+            .unwrap_or(&page.path)
+            .to_owned();
+        assert_eq!(form_el.value().attr("method").unwrap_or("get"), "get");
+        let mut fields: Vec<(String, String)> = form_el
+            .select(&sel("input[name]"))
+            .map(|input| {
+                let name = input.value().attr("name").unwrap_or_default().to_owned();
+                let value = input.value().attr("value").unwrap_or_default().to_owned();
+                (name, value)
+            })
+            .collect();
+        for (name, value) in values {
+            let field = fields
+                .iter_mut()
+                .find(|(n, _)| n == name)
+                .unwrap_or_else(|| panic!("form {form:?} has no field {name:?}"));
+            field.1 = (*value).to_owned();
+        }
+        let query = serde_urlencoded::to_string(&fields).unwrap();
+        self.get(&format!("{action}?{query}")).await
+    }
+}
+
+pub fn sel(selector: &str) -> Selector {
+    Selector::parse(selector).unwrap_or_else(|_| panic!("bad selector {selector:?}"))
+}
+
+impl Page {
+    pub fn doc(&self) -> Html {
+        Html::parse_document(&self.body)
+    }
+
+    /// The text of every element matching `selector`, whitespace folded.
+    pub fn texts(&self, selector: &str) -> Vec<String> {
+        self.doc()
+            .select(&sel(selector))
+            .map(|el| {
+                el.text()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    pub fn text(&self, selector: &str) -> String {
+        self.texts(selector)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("nothing matches {selector:?} on {}", self.path))
+    }
+
+    pub fn attr(&self, selector: &str, attr: &str) -> Option<String> {
+        self.doc()
+            .select(&sel(selector))
+            .find_map(|el| el.value().attr(attr).map(str::to_owned))
+    }
+
+    /// Every `href` on the page.
+    pub fn links(&self) -> Vec<String> {
+        self.doc()
+            .select(&sel("a[href]"))
+            .filter_map(|a| a.value().attr("href").map(str::to_owned))
+            .collect()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Imports Markdown articles into the app's database, as `guidepost import` does.
+pub fn import_articles(app: &TestApp, files: &[(&str, &str)]) {
+    let pool = guidepost::db::open(&app.database, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let sources: Vec<(String, String)> = files
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+        .collect();
+    let report = guidepost::content::import(&mut conn, &sources, &[], &[]).unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+}
+
+/// An article file with the given front-matter lines added to a working minimum.
+pub fn article(title: &str, extra: &str, body: &str) -> String {
+    format!(
+        "---\ntitle: {title}\nsummary: A test article.\nauthor: Test Author <author@example.com>\n\
+         published: 2026-11-01\n{extra}---\n{body}\n"
+    )
+}
+
+pub fn base_url(url: &str) -> Option<BaseUrl> {
+    Some(BaseUrl::parse(url).unwrap())
+}

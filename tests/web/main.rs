@@ -1,0 +1,15 @@
+//! Integration tests: the real application on a random port with a SQLite file in a temporary
+//! folder, driven over HTTP the way a browser drives it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test that cannot go on should stop loudly"
+)]
+
+mod cli;
+mod content;
+mod helpers;
+mod http;
+mod reading;
+mod search;
