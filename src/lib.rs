@@ -9,6 +9,7 @@ pub mod content;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod page_cache;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

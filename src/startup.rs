@@ -9,6 +9,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
 use crate::config::{BaseUrl, Settings};
+use crate::page_cache::{self, PageCache};
 use crate::views::{AppState, Site};
 use crate::{content, db, routes, telemetry};
 
@@ -16,6 +17,11 @@ use crate::{content, db, routes, telemetry};
 /// no framing.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Memory the page cache may use, across all workers.
+const PAGE_CACHE_BYTES: usize = 16 * 1024 * 1024;
+/// How often the page cache checks the database for changes made elsewhere.
+const PAGE_CACHE_WATCH: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A built, bound application, ready to run.
 pub struct Application {
@@ -57,6 +63,9 @@ impl Application {
             .base_url
             .clone()
             .unwrap_or_else(|| BaseUrl::for_bind(address));
+        let page_cache = PageCache::new(PAGE_CACHE_BYTES, settings.workers);
+        page_cache.watch_database(&settings.database, PAGE_CACHE_WATCH);
+        let page_cache = web::Data::new(page_cache);
         let state = web::Data::new(AppState {
             pool,
             site: Site::new(base_url.clone()),
@@ -65,8 +74,12 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .wrap(from_fn(telemetry::request_context))
+                .app_data(page_cache.clone())
+                // Listed innermost first: a request meets the security headers, then the request
+                // middleware, then the page cache, then compression, then the routes.
                 .wrap(Compress::default())
+                .wrap(from_fn(page_cache::serve_cached))
+                .wrap(from_fn(telemetry::request_context))
                 .wrap(security_headers())
                 .configure(routes::configure)
         })

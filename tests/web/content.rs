@@ -116,3 +116,40 @@ async fn script_and_raw_html_in_an_article_never_reach_the_page() {
     assert!(!page.body.contains("<b>test</b>"), "the title is escaped");
     assert!(page.text("h1").contains("<b>test</b>"));
 }
+
+#[actix_web::test]
+async fn a_cached_page_shows_the_new_version_soon_after_an_import_from_another_process() {
+    let app = spawn_app().await;
+    import_articles(
+        &app,
+        &[(
+            "a.md",
+            &article("Changing page", "", "It talks about walruses."),
+        )],
+    );
+    let first = app.get("/articles/changing-page").await;
+    assert!(first.body.contains("walruses"));
+    assert_eq!(app.get("/articles/changing-page").await.body, first.body);
+
+    import_articles(
+        &app,
+        &[(
+            "a.md",
+            &article("Changing page", "", "It talks about narwhals."),
+        )],
+    );
+    let mut updated = false;
+    for _ in 0..50 {
+        if app
+            .get("/articles/changing-page")
+            .await
+            .body
+            .contains("narwhals")
+        {
+            updated = true;
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(updated, "the page cache kept the old version");
+}

@@ -1,0 +1,336 @@
+//! An in-process cache of finished anonymous responses: the rendered, compressed page with its
+//! headers, keyed by method-independent path, query and the request's `Accept-Encoding`. A hit
+//! skips the database, the template and the compressor, and answers `304 Not Modified` when the
+//! browser already holds the page.
+//!
+//! What is never cached: requests carrying a cookie (a visitor who may see personal content),
+//! responses other than `200 OK`, and responses marked `Cache-Control: no-store` or `private`.
+//! Each worker thread keeps its own cache, so a hit takes no lock; together they stay within
+//! [`PageCache`]'s byte budget. Every entry is tagged with the content generation it was made in:
+//! [`PageCache::invalidate`] (called after any write, and by the watcher that notices writes from
+//! other processes such as `guidepost import`) makes every older entry a miss at once.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::views::etag_matches;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+use actix_web::{Error, HttpResponse, web};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+/// Shared by every worker: the current generation and the memory budget.
+#[derive(Debug)]
+pub struct PageCache {
+    generation: AtomicU64,
+    bytes_per_worker: usize,
+}
+
+/// Responses larger than this are served but not cached.
+const MAX_ENTRY_BYTES: usize = 512 * 1024;
+/// The longest key kept; longer URLs (or odd `Accept-Encoding` values) are not cached.
+const MAX_KEY_BYTES: usize = 1024;
+
+impl PageCache {
+    /// A cache holding at most `budget_bytes` of responses across `workers` workers.
+    pub fn new(budget_bytes: usize, workers: usize) -> Arc<Self> {
+        Arc::new(Self {
+            generation: AtomicU64::new(1),
+            bytes_per_worker: budget_bytes / workers.max(1),
+        })
+    }
+
+    /// Forgets every cached response: content or settings changed.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Watches the database for commits made by any connection of this process or another (such
+    /// as `guidepost import`), polling SQLite's `data_version` on a connection of its own, and
+    /// invalidates the cache when one lands. Runs on a plain thread for the life of the process.
+    pub fn watch_database(self: &Arc<Self>, database: &Path, every: Duration) {
+        let cache = Arc::clone(self);
+        let url = database.to_string_lossy().into_owned();
+        // The first reading is taken now, so a change made right after start-up is not missed.
+        let mut conn = SqliteConnection::establish(&url).ok();
+        let mut last = conn.as_mut().and_then(|c| {
+            diesel::sql_query("PRAGMA data_version")
+                .get_result::<DataVersion>(c)
+                .ok()
+                .map(|v| v.data_version)
+        });
+        let spawned = std::thread::Builder::new()
+            .name("page-cache-watch".to_owned())
+            .spawn(move || {
+                loop {
+                    if conn.is_none() {
+                        conn = SqliteConnection::establish(&url)
+                            .map_err(|error| {
+                                tracing::warn!("page cache cannot watch the database: {error}")
+                            })
+                            .ok();
+                    }
+                    let Some(connection) = conn.as_mut() else {
+                        std::thread::sleep(every);
+                        continue;
+                    };
+                    match diesel::sql_query("PRAGMA data_version")
+                        .get_result::<DataVersion>(connection)
+                    {
+                        Ok(DataVersion { data_version }) => {
+                            if last.is_some_and(|seen| seen != data_version) {
+                                tracing::debug!("the database changed; page cache cleared");
+                                cache.invalidate();
+                            }
+                            last = Some(data_version);
+                        }
+                        Err(error) => {
+                            tracing::warn!("page cache cannot read the database version: {error}");
+                            conn = None;
+                            // Changes may be missed while reconnecting: start afresh.
+                            cache.invalidate();
+                        }
+                    }
+                    std::thread::sleep(every);
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::error!("cannot start the page cache watcher: {error}");
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct DataVersion {
+    #[diesel(sql_type = BigInt)]
+    data_version: i64,
+}
+
+/// One cached response.
+struct Entry {
+    generation: u64,
+    status: StatusCode,
+    headers: HeaderMap,
+    etag: Option<String>,
+    body: Bytes,
+}
+
+#[derive(Default)]
+struct LocalCache {
+    entries: HashMap<String, Entry>,
+    /// Keys in insertion order, oldest first, for eviction.
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+thread_local! {
+    static LOCAL: RefCell<LocalCache> = RefCell::new(LocalCache::default());
+}
+
+impl LocalCache {
+    fn insert(&mut self, key: String, entry: Entry, budget: usize) {
+        let size = key.len() + entry.body.len();
+        if let Some(old) = self.entries.remove(&key) {
+            self.bytes -= key.len() + old.body.len();
+            self.order.retain(|k| k != &key);
+        }
+        while self.bytes + size > budget {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = self.entries.remove(&oldest) {
+                self.bytes -= oldest.len() + old.body.len();
+            }
+        }
+        self.bytes += size;
+        self.order.push_back(key.clone());
+        self.entries.insert(key, entry);
+    }
+}
+
+/// The cache key of a request, or `None` when the request must not be cached.
+fn key_for(req: &ServiceRequest) -> Option<String> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return None;
+    }
+    if req.headers().contains_key(header::COOKIE)
+        || req.headers().contains_key(header::AUTHORIZATION)
+    {
+        return None;
+    }
+    let encoding = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let key = format!("{}?{}\n{encoding}", req.path(), req.query_string());
+    (key.len() <= MAX_KEY_BYTES).then_some(key)
+}
+
+/// Headers a cached response keeps; per-request ones (date, request id) are added afresh.
+const KEPT_HEADERS: &[header::HeaderName] = &[
+    header::CONTENT_TYPE,
+    header::CONTENT_ENCODING,
+    header::CACHE_CONTROL,
+    header::ETAG,
+    header::VARY,
+];
+
+/// The middleware; see the module documentation.
+pub async fn serve_cached(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let Some(cache) = req
+        .app_data::<web::Data<Arc<PageCache>>>()
+        .map(|c| Arc::clone(c.get_ref()))
+    else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let Some(key) = key_for(&req) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let generation = cache.generation();
+
+    let hit = LOCAL.with(|local| {
+        let local = local.borrow();
+        local
+            .entries
+            .get(&key)
+            .filter(|e| e.generation == generation)
+            .map(|entry| {
+                let (http_req, _) = req.parts();
+                if entry
+                    .etag
+                    .as_deref()
+                    .is_some_and(|etag| etag_matches(http_req, etag))
+                {
+                    let mut res = HttpResponse::NotModified();
+                    for name in [header::ETAG, header::CACHE_CONTROL, header::VARY] {
+                        if let Some(value) = entry.headers.get(&name) {
+                            res.insert_header((name, value.clone()));
+                        }
+                    }
+                    return res.finish();
+                }
+                let mut res = HttpResponse::build(entry.status);
+                for (name, value) in &entry.headers {
+                    res.insert_header((name.clone(), value.clone()));
+                }
+                res.body(entry.body.clone())
+            })
+    });
+    if let Some(response) = hit {
+        return Ok(req.into_response(response));
+    }
+
+    let res = next.call(req).await?;
+    let cacheable = res.status() == StatusCode::OK
+        && !res
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("no-store") || v.contains("private"))
+        && !res.headers().contains_key(header::SET_COOKIE);
+    if !cacheable {
+        return Ok(res.map_into_boxed_body());
+    }
+    let (http_req, response) = res.into_parts();
+    let (head, body) = response.into_parts();
+    let body = match body.try_into_bytes() {
+        Ok(bytes) => bytes,
+        Err(body) => match actix_web::body::to_bytes(body).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let error: Box<dyn std::error::Error> = error.into();
+                tracing::error!("a response body failed while being cached: {error}");
+                let failed = HttpResponse::InternalServerError().finish();
+                return Ok(ServiceResponse::new(http_req, failed));
+            }
+        },
+    };
+    let mut headers = HeaderMap::new();
+    for name in KEPT_HEADERS {
+        for value in head.headers().get_all(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let etag = headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let is_head = http_req.method() == Method::HEAD;
+    if !is_head && body.len() <= MAX_ENTRY_BYTES {
+        let entry = Entry {
+            generation,
+            status: head.status(),
+            headers,
+            etag,
+            body: body.clone(),
+        };
+        LOCAL.with(|local| {
+            local
+                .borrow_mut()
+                .insert(key, entry, cache.bytes_per_worker)
+        });
+    }
+    Ok(ServiceResponse::new(http_req, head.set_body(body)).map_into_boxed_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn anonymous_reads_are_keyed_by_path_query_and_encoding() {
+        let req = TestRequest::get()
+            .uri("/articles?page=2")
+            .insert_header((header::ACCEPT_ENCODING, "gzip"))
+            .to_srv_request();
+        assert_eq!(key_for(&req).as_deref(), Some("/articles?page=2\ngzip"));
+    }
+
+    #[test]
+    fn visitors_with_cookies_and_writes_are_never_cached() {
+        let with_cookie = TestRequest::get()
+            .uri("/")
+            .insert_header((header::COOKIE, "id=1"))
+            .to_srv_request();
+        assert!(key_for(&with_cookie).is_none());
+        let post = TestRequest::post().uri("/").to_srv_request();
+        assert!(key_for(&post).is_none());
+    }
+
+    #[test]
+    fn the_oldest_entries_go_first_when_the_budget_is_spent() {
+        let entry = |size: usize| Entry {
+            generation: 1,
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            etag: None,
+            body: Bytes::from(vec![b'x'; size]),
+        };
+        let mut cache = LocalCache::default();
+        cache.insert("a".into(), entry(40), 100);
+        cache.insert("b".into(), entry(40), 100);
+        cache.insert("c".into(), entry(40), 100);
+        assert!(!cache.entries.contains_key("a"));
+        assert!(cache.entries.contains_key("b") && cache.entries.contains_key("c"));
+        assert!(cache.bytes <= 100);
+    }
+}
