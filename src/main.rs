@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = guidepost::config::Cli::parse();
-    guidepost::telemetry::init();
+    let _log = guidepost::telemetry::init();
     match guidepost::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

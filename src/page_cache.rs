@@ -279,7 +279,9 @@ pub async fn serve_cached(
             status: head.status(),
             headers,
             etag,
-            body: body.clone(),
+            // A copy of exactly the body's length: the rendered page's buffer may be several
+            // times larger, and the budget counts lengths.
+            body: Bytes::copy_from_slice(&body),
         };
         LOCAL.with(|local| {
             local

@@ -19,9 +19,12 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img
      font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Memory the page cache may use, across all workers.
-const PAGE_CACHE_BYTES: usize = 16 * 1024 * 1024;
+const PAGE_CACHE_BYTES: usize = 8 * 1024 * 1024;
 /// How often the page cache checks the database for changes made elsewhere.
 const PAGE_CACHE_WATCH: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Threads each worker may use for blocking work (database queries, compressing large bodies).
+const BLOCKING_THREADS_PER_WORKER: usize = 4;
 
 /// A built, bound application, ready to run.
 pub struct Application {
@@ -84,6 +87,9 @@ impl Application {
                 .configure(routes::configure)
         })
         .workers(settings.workers)
+        // Queries and compression of large bodies run on these threads. A few per worker keep
+        // the cores busy; more would only queue on the database pool and grow memory.
+        .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
         .listen(listener)
         .context("cannot start the HTTP server")?
         .run();

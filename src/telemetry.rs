@@ -1,5 +1,5 @@
 //! Logging and the per-request middleware: every request gets an id (echoed in `X-Request-Id`),
-//! one log line when it ends (method, path, status, latency, id), and, when it failed, an error
+//! one log line when it ends (method, path, status, latency in microseconds, id), and, when it failed, an error
 //! page in place of an empty body. Unexpected errors are logged with their whole cause chain;
 //! the visitor sees only the request id.
 
@@ -15,22 +15,40 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
 use crate::error::AppError;
 use crate::routes::errors::error_page;
 use crate::views::AppState;
 
-/// Sends log lines to standard error, filtered by `RUST_LOG` (default `info`).
-pub fn init() {
+/// Sends log lines to standard error, filtered by `RUST_LOG` (default `info`). Lines are written
+/// by a thread of their own, so a request never waits for the terminal or disk; when that thread
+/// falls behind, loggers wait rather than drop lines. Keep the returned guard alive until exit: it
+/// flushes what is still queued.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init() -> LogGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     // A second call (as in tests) leaves the first subscriber in place.
-    let _ = tracing_subscriber::fmt()
+    let installed = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
+        .with_target(false)
         .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .try_init()
+        .is_ok();
+    LogGuard(installed.then_some(guard))
 }
+
+/// Flushes queued log lines when dropped.
+pub struct LogGuard(#[expect(dead_code, reason = "held only for its Drop")] Option<WorkerGuard>);
 
 /// A short random id that ties a log line to the page a visitor saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +113,7 @@ pub async fn request_context(
         %method,
         %path,
         status = status.as_u16(),
-        latency_ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         "request"
     );
     Ok(res)
