@@ -11,6 +11,7 @@ const read = (file) => {
 
 const vnu = read('vnu.json');
 const axe = read('axe.json');
+const axeDark = read('axe-dark.json');
 let failed = false;
 const problems = [];
 const rows = [];
@@ -28,12 +29,15 @@ for (const page of pages) {
     row.vnu = 'no result';
   }
 
-  const axeResult = axe && axe.find((r) => r.url === url);
-  if (axeResult) {
-    row.axe = axeResult.violations.length;
-    axeResult.violations.forEach((v) => problems.push(`axe  ${pagePath}: ${v.id}: ${v.help} (${v.nodes.length} element(s))`));
-  } else {
-    row.axe = 'no result';
+  row.axe = 0;
+  for (const [scheme, results] of [['light', axe], ['dark', axeDark]]) {
+    const result = results && results.find((r) => r.url === url);
+    if (!result) {
+      row.axe = 'no result';
+      continue;
+    }
+    if (typeof row.axe === 'number') row.axe += result.violations.length;
+    result.violations.forEach((v) => problems.push(`axe (${scheme}) ${pagePath}: ${v.id}: ${v.help} (${v.nodes.length} element(s))`));
   }
 
   if (lighthouse === 'yes') {
@@ -59,7 +63,7 @@ for (const page of pages) {
   rows.push(row);
 }
 
-const columns = [['name', 'page'], ['path', 'path'], ['vnu', 'Nu errors'], ['axe', 'axe violations'],
+const columns = [['name', 'page'], ['path', 'path'], ['vnu', 'Nu errors'], ['axe', 'axe violations (light + dark)'],
   ['accessibility', 'LH a11y'], ['best-practices', 'LH best practices'], ['seo', 'LH SEO'], ['result', 'result']];
 const widths = columns.map(([key, title]) => Math.max(title.length, ...rows.map((r) => String(r[key]).length)));
 const line = (cells) => '| ' + cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
