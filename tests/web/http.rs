@@ -204,3 +204,28 @@ async fn robots_and_health_answer_for_machines() {
     assert_eq!(json["status"], "ok");
     assert_eq!(json["database"], "ok");
 }
+
+#[actix_web::test]
+async fn a_failure_on_our_side_shows_a_generic_page_with_a_reference_and_no_detail() {
+    let app = spawn_app().await;
+    // Break the database under the running site.
+    let pool = guidepost::db::open(&app.database, 1).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut pool.get().unwrap(),
+        "DROP TABLE article_tags; DROP TABLE tags;",
+    )
+    .unwrap();
+
+    let page = app.get("/tags/sql").await;
+    assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(page.text("h1"), "Something went wrong on our side");
+    let id = page.header("x-request-id").unwrap();
+    assert_eq!(page.text("code"), id, "the page shows the request id");
+    for secret in ["no such table", "SELECT", "diesel", "sqlite", "panicked"] {
+        assert!(
+            !page.body.to_lowercase().contains(&secret.to_lowercase()),
+            "the page reveals {secret:?}"
+        );
+    }
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+}
