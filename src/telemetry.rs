@@ -5,50 +5,105 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::fmt::Write as _;
 use std::hash::{BuildHasher, RandomState};
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal, Stderr, Write};
 use std::sync::LazyLock;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use std::time::Instant;
 
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
-use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
 use crate::error::AppError;
 use crate::routes::errors::error_page;
 use crate::views::AppState;
 
-/// Sends log lines to standard error, filtered by `RUST_LOG` (default `info`). Lines are written
-/// by a thread of their own, so a request never waits for the terminal or disk; when that thread
-/// falls behind, loggers wait rather than drop lines. Keep the returned guard alive until exit: it
-/// flushes what is still queued.
-#[must_use = "dropping the guard stops the log writer"]
+/// Sends log lines to standard error, filtered by `RUST_LOG` (default `info`). Lines are gathered
+/// in a buffer and written in batches, at least every [`FLUSH_EVERY`] and whenever the buffer
+/// fills, so a request costs a memory copy rather than a system call. Keep the returned guard alive
+/// until exit: dropping it writes what is still buffered.
+#[must_use = "dropping the guard flushes the log"]
 pub fn init() -> LogGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("log-writer")
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
     // A second call (as in tests) leaves the first subscriber in place.
     let installed = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
+        .with_writer(|| BufferedStderr)
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init()
         .is_ok();
-    LogGuard(installed.then_some(guard))
+    if installed {
+        let flusher = std::thread::Builder::new()
+            .name("log-flush".to_owned())
+            .spawn(|| {
+                loop {
+                    std::thread::sleep(FLUSH_EVERY);
+                    flush_log();
+                }
+            });
+        if let Err(error) = flusher {
+            eprintln!("guidepost: cannot start the log flusher, logging unbuffered: {error}");
+            UNBUFFERED.store(true, Ordering::Relaxed);
+        }
+    }
+    LogGuard
 }
 
-/// Flushes queued log lines when dropped.
-pub struct LogGuard(#[expect(dead_code, reason = "held only for its Drop")] Option<WorkerGuard>);
+/// The longest a log line waits in the buffer.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+const LOG_BUFFER_BYTES: usize = 64 * 1024;
+
+static LOG_BUFFER: LazyLock<Mutex<BufWriter<Stderr>>> = LazyLock::new(|| {
+    Mutex::new(BufWriter::with_capacity(
+        LOG_BUFFER_BYTES,
+        std::io::stderr(),
+    ))
+});
+static UNBUFFERED: AtomicBool = AtomicBool::new(false);
+
+fn flush_log() {
+    if let Ok(mut buffer) = LOG_BUFFER.lock() {
+        let _ = buffer.flush();
+    }
+}
+
+/// Writes a formatted log line into the shared buffer.
+struct BufferedStderr;
+
+impl Write for BufferedStderr {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        let mut buffer = LOG_BUFFER
+            .lock()
+            .map_err(|_| std::io::Error::other("the log buffer is poisoned"))?;
+        buffer.write_all(line)?;
+        if UNBUFFERED.load(Ordering::Relaxed) {
+            buffer.flush()?;
+        }
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes out buffered log lines when dropped.
+pub struct LogGuard;
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        flush_log();
+    }
+}
 
 /// A short random id that ties a log line to the page a visitor saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,15 +163,40 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {
         res.headers_mut().insert(X_REQUEST_ID, value);
     }
-    tracing::info!(
-        request_id = %id,
-        %method,
-        %path,
-        status = status.as_u16(),
-        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
+    access_log(&id, &method, &path, status, started.elapsed());
     Ok(res)
+}
+
+/// Writes the request's log line, in the same format as every other line. It is the one line
+/// written for every request, so it skips the general-purpose formatter (which cost a fifth of the
+/// throughput of a cached page in `bench/run`) and goes straight into the log buffer; it obeys
+/// `RUST_LOG` like any other `info` line.
+fn access_log(
+    id: &RequestId,
+    method: &actix_web::http::Method,
+    path: &str,
+    status: StatusCode,
+    latency: Duration,
+) {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return;
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let mut line = String::with_capacity(160 + path.len());
+    let _ = writeln!(
+        line,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z  INFO request request_id={id} method={method} path={path} status={} latency_us={}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        now.microsecond(),
+        status.as_u16(),
+        latency.as_micros(),
+    );
+    let _ = BufferedStderr.write_all(line.as_bytes());
 }
 
 /// The cause chain of a failure, for the log.
