@@ -19,13 +19,6 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
-impl AppError {
-    /// Wraps an unexpected error from any source.
-    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
-        Self::Internal(error.into())
-    }
-}
-
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {

@@ -34,7 +34,7 @@ use diesel::prelude::*;
 use crate::db::articles::{ArticleChanges, PUBLISHED};
 use crate::db::taxonomy::{Category, Tag};
 use crate::db::users::Author;
-use crate::domain::{Slug, markdown};
+use crate::domain::markdown;
 pub use front_matter::{ArticleSource, Described};
 
 /// What an import did.
@@ -160,9 +160,4 @@ fn save(
     .save(conn)?;
     Tag::set_for_article(conn, id, &tag_ids)?;
     Ok(id)
-}
-
-/// The slug a category or tag name gets.
-pub fn name_slug(name: &str) -> Option<Slug> {
-    Slug::from_title(name).ok()
 }

@@ -66,7 +66,6 @@ pub async fn search(
             "Search every Guidepost article.",
         )
         .in_section("search")
-        .with_query(&text)
         .noindex(),
         query: text,
         searched,

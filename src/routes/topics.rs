@@ -9,7 +9,7 @@ use crate::db::articles::ArticleCard;
 use crate::db::taxonomy::{Category, Counted, Tag};
 use crate::db::{self};
 use crate::domain::pagination::page_url;
-use crate::domain::{Pagination, Slug};
+use crate::domain::{PageNumber, Pagination, Slug};
 use crate::error::AppError;
 use crate::views::{AppState, Layout, render};
 
@@ -54,6 +54,18 @@ struct HubPage {
     total: i64,
 }
 
+/// What a hub shows, whichever kind it is.
+struct Hub {
+    /// "Category" or "Tag".
+    kind: &'static str,
+    /// The hub's address without a page number.
+    base: String,
+    name: String,
+    description: String,
+    articles: Vec<ArticleCard>,
+    total: i64,
+}
+
 pub async fn category(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -61,26 +73,24 @@ pub async fn category(
 ) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&slug.into_inner()).map_err(|_| AppError::NotFound)?;
     let page = page_number(&req);
-    let (category, articles, total) = db::run(&state.pool, move |conn| {
+    let hub = db::run(&state.pool, move |conn| {
         let category = Category::find_by_slug(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
-        let articles =
-            ArticleCard::in_category(conn, category.id, page.offset(PER_PAGE), PER_PAGE.into())?;
-        let total = ArticleCard::count_in_category(conn, category.id)?;
-        Ok((category, articles, total))
+        Ok(Hub {
+            kind: "Category",
+            base: format!("/categories/{}", category.slug),
+            articles: ArticleCard::in_category(
+                conn,
+                category.id,
+                page.offset(PER_PAGE),
+                PER_PAGE.into(),
+            )?,
+            total: ArticleCard::count_in_category(conn, category.id)?,
+            name: category.name,
+            description: category.description,
+        })
     })
     .await?;
-    let base = format!("/categories/{}", category.slug);
-    hub(
-        &req,
-        &state,
-        "Category",
-        &base,
-        category.name,
-        category.description,
-        articles,
-        total,
-        page,
-    )
+    render_hub(&req, &state, hub, page)
 }
 
 pub async fn tag(
@@ -90,67 +100,53 @@ pub async fn tag(
 ) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&slug.into_inner()).map_err(|_| AppError::NotFound)?;
     let page = page_number(&req);
-    let (tag, articles, total) = db::run(&state.pool, move |conn| {
+    let hub = db::run(&state.pool, move |conn| {
         let tag = Tag::find_by_slug(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
-        let articles = ArticleCard::with_tag(conn, tag.id, page.offset(PER_PAGE), PER_PAGE.into())?;
-        let total = ArticleCard::count_with_tag(conn, tag.id)?;
-        Ok((tag, articles, total))
+        Ok(Hub {
+            kind: "Tag",
+            base: format!("/tags/{}", tag.slug),
+            articles: ArticleCard::with_tag(conn, tag.id, page.offset(PER_PAGE), PER_PAGE.into())?,
+            total: ArticleCard::count_with_tag(conn, tag.id)?,
+            name: tag.name,
+            description: tag.description,
+        })
     })
     .await?;
-    let base = format!("/tags/{}", tag.slug);
-    hub(
-        &req,
-        &state,
-        "Tag",
-        &base,
-        tag.name,
-        tag.description,
-        articles,
-        total,
-        page,
-    )
+    render_hub(&req, &state, hub, page)
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call per hub kind, each naming every part"
-)]
-fn hub(
+fn render_hub(
     req: &HttpRequest,
     state: &AppState,
-    kind: &'static str,
-    base: &str,
-    name: String,
-    description: String,
-    articles: Vec<ArticleCard>,
-    total: i64,
-    page: crate::domain::PageNumber,
+    hub: Hub,
+    page: PageNumber,
 ) -> Result<HttpResponse, AppError> {
-    let pagination = Pagination::new(base, page, PER_PAGE, total).ok_or(AppError::NotFound)?;
+    let pagination =
+        Pagination::new(&hub.base, page, PER_PAGE, hub.total).ok_or(AppError::NotFound)?;
     let title = if pagination.current > 1 {
-        format!("{name}, page {}", pagination.current)
+        format!("{}, page {}", hub.name, pagination.current)
     } else {
-        name.clone()
+        hub.name.clone()
     };
-    let meta_description = if description.is_empty() {
-        format!("Guidepost articles about {name}.")
+    let meta_description = if hub.description.is_empty() {
+        format!("Guidepost articles about {}.", hub.name)
     } else {
-        description.clone()
+        hub.description.clone()
     };
     let page = HubPage {
         layout: Layout::new(
             &state.site,
-            &page_url(base, pagination.current),
+            &page_url(&hub.base, pagination.current),
             &title,
             &meta_description,
         )
         .in_section("topics"),
-        kind,
-        name,
-        description,
-        articles,
+        kind: hub.kind,
+        name: hub.name,
+        description: hub.description,
+        articles: hub.articles,
         pagination,
-        total,
+        total: hub.total,
     };
     render(req, &page)
 }

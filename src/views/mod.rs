@@ -54,8 +54,6 @@ pub struct Layout {
     pub og_type: &'static str,
     /// Which navigation link is the current section (`home`, `articles`, `topics`, `search`).
     pub section: &'static str,
-    /// The text to show in the header's search box.
-    pub query: String,
     /// `noindex` for pages search engines should not list (search results, errors).
     pub robots: Option<&'static str>,
     pub css_url: &'static str,
@@ -77,7 +75,6 @@ impl Layout {
             canonical: site.base_url.join(path),
             og_type: "website",
             section: "",
-            query: String::new(),
             robots: None,
             css_url: assets::url("css/site.css"),
             icon_url: assets::url("img/favicon.svg"),
@@ -97,11 +94,6 @@ impl Layout {
 
     pub fn noindex(mut self) -> Self {
         self.robots = Some("noindex");
-        self
-    }
-
-    pub fn with_query(mut self, query: &str) -> Self {
-        self.query = query.to_owned();
         self
     }
 }
