@@ -1,16 +1,56 @@
 //! The benchmark's ceiling: the smallest actix-web server, answering "Hello, world!" on `/`.
 //! `bench/run` measures it in the same run as Guidepost, so every figure has a reference taken on
 //! the same machine at the same moment.
+//!
+//! Given a file as its second argument, it also serves that file's bytes on `/page` with the
+//! headers a Guidepost page carries (brotli-encoded body, security policy, ETag): the cost of
+//! sending a real page with nothing behind it.
 
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let bind = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8090".to_owned());
-    HttpServer::new(|| App::new().route("/", web::get().to(|| async { "Hello, world!" })))
-        .bind(bind)?
-        .run()
-        .await
+    let mut args = std::env::args().skip(1);
+    let bind = args.next().unwrap_or_else(|| "127.0.0.1:8090".to_owned());
+    let page: web::Bytes = match args.next() {
+        Some(path) => std::fs::read(path)?.into(),
+        None => web::Bytes::new(),
+    };
+    HttpServer::new(move || {
+        let page = page.clone();
+        App::new()
+            .route("/", web::get().to(|| async { "Hello, world!" }))
+            .route(
+                "/page",
+                web::get().to(move || {
+                    let page = page.clone();
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type("text/html; charset=utf-8")
+                            .insert_header(("content-encoding", "br"))
+                            .insert_header(("etag", "\"0123456789abcdef\""))
+                            .insert_header(("cache-control", "no-cache"))
+                            .insert_header(("vary", "accept-encoding"))
+                            .insert_header(("x-request-id", "0123456789abcdef"))
+                            .insert_header((
+                                "content-security-policy",
+                                "default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; \
+                                 connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+                            ))
+                            .insert_header(("x-content-type-options", "nosniff"))
+                            .insert_header(("x-frame-options", "DENY"))
+                            .insert_header(("referrer-policy", "strict-origin-when-cross-origin"))
+                            .insert_header(("cross-origin-opener-policy", "same-origin"))
+                            .insert_header((
+                                "permissions-policy",
+                                "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+                            ))
+                            .body(page)
+                    }
+                }),
+            )
+    })
+    .bind(bind)?
+    .run()
+    .await
 }
