@@ -6,8 +6,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = guidepost::config::Cli::parse();
-    let _log = guidepost::telemetry::init();
-    match guidepost::cli::run(cli) {
+    let log = guidepost::telemetry::init();
+    let result = guidepost::cli::run(cli);
+    // Write out buffered log lines before the final word, so they stay in order.
+    drop(log);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("guidepost: {error:#}");

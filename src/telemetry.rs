@@ -1,7 +1,7 @@
 //! Logging and the per-request middleware: every request gets an id (echoed in `X-Request-Id`),
-//! one log line when it ends (method, path, status, latency in microseconds, id), and, when it failed, an error
-//! page in place of an empty body. Unexpected errors are logged with their whole cause chain;
-//! the visitor sees only the request id.
+//! one log line when it ends (method, path, status, latency in microseconds, id), and, when it
+//! failed, an error page in place of an empty body. Unexpected errors are logged with their whole
+//! cause chain; the visitor sees only the request id.
 
 use std::cell::Cell;
 use std::fmt;
