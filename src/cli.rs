@@ -1,4 +1,4 @@
-//! What each subcommand does: serve (the default), migrate, import.
+//! What each subcommand does: serve (the default, until SIGINT or SIGTERM), migrate, import.
 
 use anyhow::Context;
 
@@ -12,10 +12,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => actix_web::rt::System::new().block_on(async {
             let app = Application::build(settings).await?;
             tracing::info!(
-                "Guidepost is serving {} on http://{}",
-                app.base_url(),
-                app.address()
+                "Guidepost is listening on {}, public address {}",
+                app.address(),
+                app.base_url()
             );
+            let handle = app.handle();
+            actix_web::rt::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("stopping: finishing the requests in flight");
+                handle.stop(true).await;
+            });
             app.run_until_stopped()
                 .await
                 .context("the server stopped with an error")
@@ -46,5 +52,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{} file(s) could not be imported", report.failed.len())
             }
         }
+    }
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!("cannot listen for SIGTERM, only for Ctrl-C: {error}");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -3,7 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -91,6 +91,9 @@ impl Application {
         // Queries and compression of large bodies run on these threads. A few per worker keep
         // the cores busy; more would only queue on the database pool and grow memory.
         .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
+        // Signals are handled by the command line (see `cli`), so that SIGINT as well as SIGTERM
+        // lets requests in flight finish; tests stop servers by dropping them.
+        .disable_signals()
         .listen(listener)
         .context("cannot start the HTTP server")?
         .run();
@@ -110,9 +113,14 @@ impl Application {
         &self.base_url
     }
 
-    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight and returns.
+    /// Serves until [`ServerHandle::stop`] is called through [`Self::handle`].
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// A handle that stops the server, gracefully or not.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
     }
 }
 

@@ -127,7 +127,13 @@ fn an_unwritable_database_path_stops_with_a_clear_message() {
 }
 
 #[test]
-fn the_server_stops_cleanly_on_sigterm() {
+fn the_server_stops_cleanly_on_sigterm_and_sigint() {
+    for signal in ["-TERM", "-INT"] {
+        stops_cleanly_on(signal);
+    }
+}
+
+fn stops_cleanly_on(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -156,7 +162,7 @@ fn the_server_stops_cleanly_on_sigterm() {
     }
     assert!(listening, "the server did not start");
     let killed = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+        .args([signal, &server.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -168,5 +174,5 @@ fn the_server_stops_cleanly_on_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
     server.kill().unwrap();
-    panic!("the server did not stop within five seconds of SIGTERM");
+    panic!("the server did not stop within five seconds of {signal}");
 }
