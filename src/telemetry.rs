@@ -146,8 +146,6 @@ pub async fn request_context(
     let started = Instant::now();
     let id = RequestId::generate();
     req.extensions_mut().insert(id.clone());
-    let method = req.method().clone();
-    let path = req.path().to_owned();
     // Handlers' and extractors' errors arrive as responses; only a failure inside the router
     // itself would come back as `Err`, and actix renders that one.
     let mut res = next.call(req).await?.map_into_boxed_body();
@@ -155,6 +153,7 @@ pub async fn request_context(
     let status = res.status();
     if status.is_server_error() {
         let cause = res.response().error().map(describe).unwrap_or_default();
+        let (method, path) = (res.request().method(), res.request().path());
         tracing::error!(request_id = %id, %method, %path, status = status.as_u16(), "request failed: {cause}");
     }
     if (status.is_client_error() || status.is_server_error()) && is_empty(res.response().body()) {
@@ -163,7 +162,13 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {
         res.headers_mut().insert(X_REQUEST_ID, value);
     }
-    access_log(&id, &method, &path, status, started.elapsed());
+    access_log(
+        &id,
+        res.request().method(),
+        res.request().path(),
+        status,
+        started.elapsed(),
+    );
     Ok(res)
 }
 

@@ -106,9 +106,11 @@ pub fn render(req: &HttpRequest, page: &impl Template) -> Result<HttpResponse, A
 }
 
 /// A response whose ETag is a hash of its body, answered with 304 when `If-None-Match` matches.
-/// Pages are revalidated on every visit (`no-cache`), which a 304 makes cheap.
+/// Pages are revalidated on every visit (`no-cache`), which a 304 makes cheap. The ETag is weak
+/// because the same page goes out gzip-, brotli- or un-compressed under it: the same content, not
+/// the same bytes.
 pub fn conditional(req: &HttpRequest, body: String, content_type: &'static str) -> HttpResponse {
-    let etag = format!("\"{:016x}\"", content_hash(body.as_bytes()));
+    let etag = format!("W/\"{:016x}\"", content_hash(body.as_bytes()));
     if etag_matches(req, &etag) {
         return HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
@@ -122,8 +124,10 @@ pub fn conditional(req: &HttpRequest, body: String, content_type: &'static str) 
         .body(body)
 }
 
-/// True when the request's `If-None-Match` names `etag` (or `*`).
+/// True when the request's `If-None-Match` names `etag` (or `*`), compared weakly as `If-None-Match`
+/// requires: `W/"x"` and `"x"` match.
 pub fn etag_matches(req: &HttpRequest, etag: &str) -> bool {
+    let etag = etag.trim_start_matches("W/");
     req.headers()
         .get_all(header::IF_NONE_MATCH)
         .filter_map(|value: &HeaderValue| value.to_str().ok())
