@@ -10,6 +10,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::from_cli(&cli)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(async {
+            let shutdown = ShutdownSignal::listen()?;
             let app = Application::build(settings).await?;
             tracing::info!(
                 "Guidepost is listening on {}, public address {}",
@@ -18,7 +19,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             );
             let handle = app.handle();
             actix_web::rt::spawn(async move {
-                shutdown_signal().await;
+                shutdown.wait().await;
                 tracing::info!("stopping: finishing the requests in flight");
                 handle.stop(true).await;
             });
@@ -55,26 +56,45 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Waits for SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+/// SIGINT (Ctrl-C) and SIGTERM, listened for from the moment this is made, so a signal that
+/// arrives while the server is still starting is not lost (nor left to kill the process).
+struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
+    signals: Vec<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignal {
+    fn listen() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = [SignalKind::interrupt(), SignalKind::terminate()]
+                .into_iter()
+                .map(signal)
+                .collect::<Result<Vec<_>, _>>()
+                .context("cannot listen for SIGINT and SIGTERM")?;
+            Ok(Self { signals })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
+        }
+    }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let mut signals = self.signals;
+            if let [interrupt, terminate] = signals.as_mut_slice() {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
+                    _ = interrupt.recv() => {}
                     _ = terminate.recv() => {}
                 }
             }
-            Err(error) => {
-                tracing::warn!("cannot listen for SIGTERM, only for Ctrl-C: {error}");
-                let _ = tokio::signal::ctrl_c().await;
-            }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
