@@ -3,10 +3,11 @@
 //! the same machine at the same moment.
 //!
 //! Given a file as its second argument, it also serves that file's bytes on `/page` with the
-//! headers a Guidepost page carries (brotli-encoded body, security policy, ETag): the cost of
+//! headers a Guidepost page carries (brotli-encoded body, the same security headers, an ETag): the cost of
 //! sending a real page with nothing behind it.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use guidepost::startup::SECURITY_HEADERS;
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
@@ -25,27 +26,18 @@ async fn main() -> std::io::Result<()> {
                 web::get().to(move || {
                     let page = page.clone();
                     async move {
-                        HttpResponse::Ok()
+                        let mut response = HttpResponse::Ok();
+                        response
                             .content_type("text/html; charset=utf-8")
                             .insert_header(("content-encoding", "br"))
-                            .insert_header(("etag", "\"0123456789abcdef\""))
+                            .insert_header(("etag", "W/\"0123456789abcdef\""))
                             .insert_header(("cache-control", "no-cache"))
                             .insert_header(("vary", "accept-encoding"))
-                            .insert_header(("x-request-id", "0123456789abcdef"))
-                            .insert_header((
-                                "content-security-policy",
-                                "default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; \
-                                 connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-                            ))
-                            .insert_header(("x-content-type-options", "nosniff"))
-                            .insert_header(("x-frame-options", "DENY"))
-                            .insert_header(("referrer-policy", "strict-origin-when-cross-origin"))
-                            .insert_header(("cross-origin-opener-policy", "same-origin"))
-                            .insert_header((
-                                "permissions-policy",
-                                "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-                            ))
-                            .body(page)
+                            .insert_header(("x-request-id", "0123456789abcdef"));
+                        for header in SECURITY_HEADERS {
+                            response.insert_header(*header);
+                        }
+                        response.body(page)
                     }
                 }),
             )
