@@ -59,43 +59,40 @@ impl PageCache {
     }
 
     /// Watches the database for commits made by any connection of this process or another (such
-    /// as `guidepost import`), polling SQLite's `data_version` on a connection of its own, and
-    /// invalidates the cache when one lands. Runs on a plain thread for the life of the process.
+    /// as `guidepost import`), polling SQLite's `data_version` on a read-only connection of its
+    /// own, and invalidates the cache when one lands. The thread ends once the cache is dropped
+    /// with the server that used it.
     pub fn watch_database(self: &Arc<Self>, database: &Path, every: Duration) {
-        let cache = Arc::clone(self);
-        let url = database.to_string_lossy().into_owned();
+        let cache = Arc::downgrade(self);
+        let url = read_only_url(database);
         // The first reading is taken now, so a change made right after start-up is not missed.
         let mut conn = SqliteConnection::establish(&url).ok();
-        let mut last = conn.as_mut().and_then(|c| {
-            diesel::sql_query("PRAGMA data_version")
-                .get_result::<DataVersion>(c)
-                .ok()
-                .map(|v| v.data_version)
-        });
+        let mut last = conn.as_mut().and_then(|c| data_version(c).ok());
         let spawned = std::thread::Builder::new()
             .name("page-cache-watch".to_owned())
             .spawn(move || {
                 loop {
+                    std::thread::sleep(every);
+                    let Some(cache) = cache.upgrade() else { return };
                     if conn.is_none() {
                         conn = SqliteConnection::establish(&url)
                             .map_err(|error| {
                                 tracing::warn!("page cache cannot watch the database: {error}")
                             })
                             .ok();
+                        // Versions are per connection: a new one starts a new series.
+                        last = None;
                     }
                     let Some(connection) = conn.as_mut() else {
-                        std::thread::sleep(every);
                         continue;
                     };
-                    match diesel::sql_query("PRAGMA data_version")
-                        .get_result::<DataVersion>(connection)
-                    {
-                        Ok(DataVersion { data_version }) => {
-                            if last.is_some_and(|seen| seen != data_version) {
+                    match data_version(connection) {
+                        Ok(version) => {
+                            if last.is_some_and(|seen| seen != version) {
                                 tracing::debug!("the database changed; page cache cleared");
                                 cache.invalidate();
                             }
-                            last = Some(data_version);
+                            last = Some(version);
                         }
                         Err(error) => {
                             tracing::warn!("page cache cannot read the database version: {error}");
@@ -104,13 +101,28 @@ impl PageCache {
                             cache.invalidate();
                         }
                     }
-                    std::thread::sleep(every);
                 }
             });
         if let Err(error) = spawned {
             tracing::error!("cannot start the page cache watcher: {error}");
         }
     }
+}
+
+/// A URI opening the database read-only, so the watcher can never create or change a file.
+fn read_only_url(database: &Path) -> String {
+    let path = database
+        .to_string_lossy()
+        .replace('%', "%25")
+        .replace('?', "%3f")
+        .replace('#', "%23");
+    format!("file:{path}?mode=ro")
+}
+
+fn data_version(conn: &mut SqliteConnection) -> QueryResult<i64> {
+    diesel::sql_query("PRAGMA data_version")
+        .get_result::<DataVersion>(conn)
+        .map(|v| v.data_version)
 }
 
 #[derive(QueryableByName)]
@@ -194,16 +206,13 @@ pub async fn serve_cached(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let Some(cache) = req
-        .app_data::<web::Data<Arc<PageCache>>>()
-        .map(|c| Arc::clone(c.get_ref()))
-    else {
+    let Some(cache) = req.app_data::<web::Data<Arc<PageCache>>>() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    let (generation, budget) = (cache.generation(), cache.bytes_per_worker);
     let Some(key) = key_for(&req) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let generation = cache.generation();
 
     let hit = LOCAL.with(|local| {
         let local = local.borrow();
@@ -283,11 +292,7 @@ pub async fn serve_cached(
             // times larger, and the budget counts lengths.
             body: Bytes::copy_from_slice(&body),
         };
-        LOCAL.with(|local| {
-            local
-                .borrow_mut()
-                .insert(key, entry, cache.bytes_per_worker)
-        });
+        LOCAL.with(|local| local.borrow_mut().insert(key, entry, budget));
     }
     Ok(ServiceResponse::new(http_req, head.set_body(body)).map_into_boxed_body())
 }

@@ -19,7 +19,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse, web};
+use actix_web::{Error, HttpResponse, web};
 use tracing_subscriber::EnvFilter;
 
 use crate::error::AppError;
@@ -145,7 +145,6 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
     let id = RequestId::generate();
-    req.extensions_mut().insert(id.clone());
     // Handlers' and extractors' errors arrive as responses; only a failure inside the router
     // itself would come back as `Err`, and actix renders that one.
     let mut res = next.call(req).await?.map_into_boxed_body();

@@ -1,6 +1,7 @@
-//! What every page shares: the site's identity, the [`Layout`] each page struct carries for
-//! `base.html`, and [`render`], which turns a page into a response with an ETag so that a browser
-//! revalidating an unchanged page gets a `304 Not Modified`.
+//! What every page shares: the application state handlers receive ([`AppState`]: the database
+//! pool and the site's identity), the [`Layout`] each page struct carries for `base.html`, and
+//! [`render`], which turns a page into a response with an ETag so that a browser revalidating an
+//! unchanged page gets a `304 Not Modified`.
 
 pub mod format;
 pub mod json_ld;
