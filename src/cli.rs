@@ -38,11 +38,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import { dir } => {
             let pool = db::open(&settings.database, 1)?;
             let mut conn = pool.get().context("cannot connect to the database")?;
-            let report = content::import_dir(&mut conn, &dir)?;
+            let started = std::time::Instant::now();
+            let report = content::import_dir(&mut conn, &dir, &mut |done, total| {
+                eprintln!("  {done} of {total} files read");
+            })?;
             println!(
-                "Imported {} article(s) from {}.",
+                "Imported {} article(s) from {} in {:.1} s.",
                 report.imported,
-                dir.display()
+                dir.display(),
+                started.elapsed().as_secs_f64()
             );
             for failure in &report.failed {
                 eprintln!("not imported: {failure}");

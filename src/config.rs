@@ -45,6 +45,12 @@ pub struct Cli {
     #[arg(long, global = true, overrides_with = "no_demo_content")]
     pub demo_content: bool,
 
+    /// Memory for the cache of finished anonymous pages, in megabytes; 0 turns the cache off
+    /// (every request is then rendered, as a benchmark of uncached pages needs).
+    #[arg(long, env = "GUIDEPOST_PAGE_CACHE_MB", default_value_t = 8, global = true,
+          value_parser = clap::value_parser!(u16).range(0..=4096))]
+    pub page_cache_mb: u16,
+
     /// Start with an empty site instead of the bundled demo articles.
     #[arg(
         long,
@@ -77,6 +83,8 @@ pub struct Settings {
     pub base_url: Option<BaseUrl>,
     pub workers: usize,
     pub demo_content: bool,
+    /// Bytes of finished anonymous pages kept in memory; 0 turns the page cache off.
+    pub page_cache_bytes: usize,
 }
 
 impl Settings {
@@ -104,6 +112,7 @@ impl Settings {
             base_url,
             workers,
             demo_content: !cli.no_demo_content || cli.demo_content,
+            page_cache_bytes: usize::from(cli.page_cache_mb) * 1024 * 1024,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod cli;
+pub mod compression;
 pub mod config;
 pub mod content;
 pub mod db;

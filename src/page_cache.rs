@@ -9,12 +9,16 @@
 //! [`PageCache`]'s byte budget. Every entry is tagged with the content generation it was made in:
 //! [`PageCache::invalidate`] (called after any write, and by the watcher that notices writes from
 //! other processes such as `guidepost import`) makes every older entry a miss at once.
+//!
+//! No herd: when many requests miss the same page at once (right after the cache was cleared by a
+//! publish or an import, say), the first renders it and the others, on any worker, wait for that
+//! render and share its result instead of each rendering the page again.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::views::etag_matches;
@@ -28,12 +32,21 @@ use actix_web::{Error, HttpResponse, web};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-/// Shared by every worker: the current generation and the memory budget.
+/// Shared by every worker: the current generation, the memory budget and the renders under way.
 #[derive(Debug)]
 pub struct PageCache {
     generation: AtomicU64,
     bytes_per_worker: usize,
+    /// Pages being rendered now, by generation and key, with the channel their result is
+    /// announced on; requests that miss the same page wait on it rather than render it again.
+    in_flight: Mutex<HashMap<String, Render>>,
+    /// Pages rendered because of a miss, for tests and diagnostics.
+    renders: AtomicU64,
 }
+
+/// A render under way: `None` until it finishes, then the entry (or `None` again if the response
+/// could not be shared, and each waiting request renders for itself).
+type Render = tokio::sync::watch::Receiver<Option<Option<Arc<Entry>>>>;
 
 /// Responses larger than this are served but not cached.
 const MAX_ENTRY_BYTES: usize = 512 * 1024;
@@ -46,7 +59,19 @@ impl PageCache {
         Arc::new(Self {
             generation: AtomicU64::new(1),
             bytes_per_worker: budget_bytes / workers.max(1),
+            in_flight: Mutex::new(HashMap::new()),
+            renders: AtomicU64::new(0),
         })
+    }
+
+    /// False when the cache was given no memory: every request is then rendered.
+    pub fn is_enabled(&self) -> bool {
+        self.bytes_per_worker > 0
+    }
+
+    /// How many pages were rendered on a miss since start-up.
+    pub fn renders(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
     }
 
     /// Forgets every cached response: content or settings changed.
@@ -54,8 +79,32 @@ impl PageCache {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
-    fn generation(&self) -> u64 {
+    /// Changes whenever the content may have changed; anything derived from the database can be
+    /// kept as long as this stays the same.
+    pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// Either the render of `key` already under way, to wait for, or the right to render it.
+    fn join_or_lead(self: &Arc<Self>, key: &str) -> Result<Render, Leader> {
+        let Ok(mut in_flight) = self.in_flight.lock() else {
+            // A poisoned map only costs the sharing: render alone.
+            return Err(Leader {
+                cache: Arc::clone(self),
+                key: None,
+                done: None,
+            });
+        };
+        if let Some(render) = in_flight.get(key) {
+            return Ok(render.clone());
+        }
+        let (done, render) = tokio::sync::watch::channel(None);
+        in_flight.insert(key.to_owned(), render);
+        Err(Leader {
+            cache: Arc::clone(self),
+            key: Some(key.to_owned()),
+            done: Some(done),
+        })
     }
 
     /// Watches the database for commits made by any connection of this process or another (such
@@ -132,6 +181,7 @@ struct DataVersion {
 }
 
 /// One cached response.
+#[derive(Debug)]
 struct Entry {
     generation: u64,
     status: StatusCode,
@@ -140,9 +190,38 @@ struct Entry {
     body: Bytes,
 }
 
+/// The request that renders a page others are waiting for. Dropping it (when the render finished,
+/// failed or was abandoned) announces the result, if any, and removes the render from the map.
+struct Leader {
+    cache: Arc<PageCache>,
+    key: Option<String>,
+    done: Option<tokio::sync::watch::Sender<Option<Option<Arc<Entry>>>>>,
+}
+
+impl Leader {
+    fn finish(mut self, entry: Option<Arc<Entry>>) {
+        if let Some(done) = self.done.take() {
+            let _ = done.send(Some(entry));
+        }
+    }
+}
+
+impl Drop for Leader {
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            let _ = done.send(Some(None));
+        }
+        if let Some(key) = self.key.take()
+            && let Ok(mut in_flight) = self.cache.in_flight.lock()
+        {
+            in_flight.remove(&key);
+        }
+    }
+}
+
 #[derive(Default)]
 struct LocalCache {
-    entries: HashMap<String, Entry>,
+    entries: HashMap<String, Arc<Entry>>,
     /// Keys in insertion order, oldest first, for eviction.
     order: VecDeque<String>,
     bytes: usize,
@@ -153,7 +232,7 @@ thread_local! {
 }
 
 impl LocalCache {
-    fn insert(&mut self, key: String, entry: Entry, budget: usize) {
+    fn insert(&mut self, key: String, entry: Arc<Entry>, budget: usize) {
         let size = key.len() + entry.body.len();
         if let Some(old) = self.entries.remove(&key) {
             self.bytes -= key.len() + old.body.len();
@@ -206,7 +285,11 @@ pub async fn serve_cached(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let Some(cache) = req.app_data::<web::Data<Arc<PageCache>>>() else {
+    let Some(cache) = req
+        .app_data::<web::Data<Arc<PageCache>>>()
+        .map(|data| Arc::clone(data.get_ref()))
+        .filter(|cache| cache.is_enabled())
+    else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let (generation, budget) = (cache.generation(), cache.bytes_per_worker);
@@ -214,38 +297,38 @@ pub async fn serve_cached(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
 
-    let hit = LOCAL.with(|local| {
-        let local = local.borrow();
+    let cached = LOCAL.with(|local| {
         local
+            .borrow()
             .entries
             .get(&key)
             .filter(|e| e.generation == generation)
-            .map(|entry| {
-                let (http_req, _) = req.parts();
-                if entry
-                    .etag
-                    .as_deref()
-                    .is_some_and(|etag| etag_matches(http_req, etag))
-                {
-                    let mut res = HttpResponse::NotModified();
-                    for name in [header::ETAG, header::CACHE_CONTROL, header::VARY] {
-                        if let Some(value) = entry.headers.get(&name) {
-                            res.insert_header((name, value.clone()));
-                        }
-                    }
-                    return res.finish();
-                }
-                let mut res = HttpResponse::build(entry.status);
-                for (name, value) in &entry.headers {
-                    res.insert_header((name.clone(), value.clone()));
-                }
-                res.body(entry.body.clone())
-            })
+            .cloned()
     });
-    if let Some(response) = hit {
+    if let Some(entry) = cached {
+        let response = respond_from(&req, &entry);
         return Ok(req.into_response(response));
     }
 
+    // A miss: wait for a render of this page already under way, or render it.
+    let leader = match cache.join_or_lead(&format!("{generation}\n{key}")) {
+        Ok(mut render) => {
+            let shared = render
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|result| result.clone().flatten());
+            if let Some(entry) = shared {
+                let response = respond_from(&req, &entry);
+                LOCAL.with(|local| local.borrow_mut().insert(key, entry, budget));
+                return Ok(req.into_response(response));
+            }
+            // The render could not be shared: render this request alone.
+            None
+        }
+        Err(leader) => Some(leader),
+    };
+    cache.renders.fetch_add(1, Ordering::Relaxed);
     let res = next.call(req).await?;
     let cacheable = res.status() == StatusCode::OK
         && !res
@@ -259,31 +342,23 @@ pub async fn serve_cached(
     }
     let (http_req, response) = res.into_parts();
     let (head, body) = response.into_parts();
-    let body = match body.try_into_bytes() {
-        Ok(bytes) => bytes,
-        Err(body) => match actix_web::body::to_bytes(body).await {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                let error: Box<dyn std::error::Error> = error.into();
-                tracing::error!("a response body failed while being cached: {error}");
-                let failed = HttpResponse::InternalServerError().finish();
-                return Ok(ServiceResponse::new(http_req, failed));
-            }
-        },
+    let Some(body) = crate::compression::whole_body(body).await else {
+        let failed = HttpResponse::InternalServerError().finish();
+        return Ok(ServiceResponse::new(http_req, failed));
     };
-    let mut headers = HeaderMap::new();
-    for name in KEPT_HEADERS {
-        for value in head.headers().get_all(name) {
-            headers.append(name.clone(), value.clone());
-        }
-    }
-    let etag = headers
-        .get(header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
     let is_head = http_req.method() == Method::HEAD;
     if !is_head && body.len() <= MAX_ENTRY_BYTES {
-        let entry = Entry {
+        let mut headers = HeaderMap::new();
+        for name in KEPT_HEADERS {
+            for value in head.headers().get_all(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        let etag = headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let entry = Arc::new(Entry {
             generation,
             status: head.status(),
             headers,
@@ -291,10 +366,36 @@ pub async fn serve_cached(
             // A copy of exactly the body's length: the rendered page's buffer may be several
             // times larger, and the budget counts lengths.
             body: Bytes::copy_from_slice(&body),
-        };
+        });
+        if let Some(leader) = leader {
+            leader.finish(Some(Arc::clone(&entry)));
+        }
         LOCAL.with(|local| local.borrow_mut().insert(key, entry, budget));
     }
     Ok(ServiceResponse::new(http_req, head.set_body(body)).map_into_boxed_body())
+}
+
+/// The response for a cached entry: the page, or `304 Not Modified` when the browser holds it.
+fn respond_from(req: &ServiceRequest, entry: &Entry) -> HttpResponse {
+    let (http_req, _) = req.parts();
+    if entry
+        .etag
+        .as_deref()
+        .is_some_and(|etag| etag_matches(http_req, etag))
+    {
+        let mut res = HttpResponse::NotModified();
+        for name in [header::ETAG, header::CACHE_CONTROL, header::VARY] {
+            if let Some(value) = entry.headers.get(&name) {
+                res.insert_header((name, value.clone()));
+            }
+        }
+        return res.finish();
+    }
+    let mut res = HttpResponse::build(entry.status);
+    for (name, value) in &entry.headers {
+        res.insert_header((name.clone(), value.clone()));
+    }
+    res.body(entry.body.clone())
 }
 
 #[cfg(test)]
@@ -325,12 +426,14 @@ mod tests {
 
     #[test]
     fn the_oldest_entries_go_first_when_the_budget_is_spent() {
-        let entry = |size: usize| Entry {
-            generation: 1,
-            status: StatusCode::OK,
-            headers: HeaderMap::new(),
-            etag: None,
-            body: Bytes::from(vec![b'x'; size]),
+        let entry = |size: usize| {
+            Arc::new(Entry {
+                generation: 1,
+                status: StatusCode::OK,
+                headers: HeaderMap::new(),
+                etag: None,
+                body: Bytes::from(vec![b'x'; size]),
+            })
         };
         let mut cache = LocalCache::default();
         cache.insert("a".into(), entry(40), 100);

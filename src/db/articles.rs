@@ -1,17 +1,71 @@
-//! The `articles` table: the row types read by public pages and the queries behind them. Every
-//! public query goes through [`published`], so a draft cannot reach a reader by any path.
+//! The `articles` table and the article bodies beside it: the row types read by public pages and
+//! the queries behind them. Every public query starts from published articles only, so a draft
+//! cannot reach a reader by any path.
+//!
+//! Lists are read in two steps: the ids of one page, a slice of the list kept in memory by
+//! [`super::lists`] (read from an index in list order by the SQL in [`list_sql`], whose query plans
+//! a test checks), then the cards of those ids by primary key. The cost of a page does not grow
+//! with the number of articles, however deep the page.
 
 use diesel::dsl;
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::schema::{article_tags, articles, categories, users};
+use super::lists::{self, ArticleLists, ListKey};
+use super::schema::{article_bodies, article_tags, articles, categories, users};
 use crate::domain::{SafeHtml, TocEntry};
 
 pub const PUBLISHED: &str = "published";
 pub const DRAFT: &str = "draft";
 pub const MEMBERS_ONLY: &str = "members";
 pub const PUBLIC: &str = "public";
+
+/// The SQL of the queries that read whole lists of ids, in list order, for [`super::lists`]. They
+/// are text so that `EXPLAIN QUERY PLAN` can be checked for each (see `query_plans`): each must
+/// walk an index in list order, reading neither rows nor a sort.
+pub mod list_sql {
+    use diesel::prelude::*;
+    use diesel::sql_types::Integer;
+
+    /// Every published article, newest first.
+    pub const NEWEST: &str = "SELECT id FROM articles WHERE status = 'published' \
+         ORDER BY published_at DESC, id DESC";
+    /// The article the home page leads with: the newest featured one, else the newest.
+    pub const FEATURED: &str = "SELECT id FROM articles WHERE status = 'published' \
+         ORDER BY featured DESC, published_at DESC, id DESC LIMIT 1";
+    /// A category's published articles, newest first.
+    pub const IN_CATEGORY: &str = "SELECT id FROM articles \
+         WHERE category_id = ? AND status = 'published' ORDER BY published_at DESC, id DESC";
+    /// A tag's published articles, newest first (`listed_at` is set only while published).
+    pub const WITH_TAG: &str = "SELECT article_id AS id FROM article_tags \
+         WHERE tag_id = ? AND listed_at IS NOT NULL ORDER BY listed_at DESC, article_id DESC";
+    /// Every list query, by name, for the query-plan test.
+    pub const ALL: &[(&str, &str)] = &[
+        ("newest", NEWEST),
+        ("featured", FEATURED),
+        ("in category", IN_CATEGORY),
+        ("with tag", WITH_TAG),
+    ];
+
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Integer)]
+        id: i32,
+    }
+
+    /// Runs one of the queries above, with its key when it takes one.
+    pub fn ids(
+        conn: &mut SqliteConnection,
+        sql: &'static str,
+        key: Option<i32>,
+    ) -> QueryResult<Vec<i32>> {
+        let rows: Vec<Id> = match key {
+            Some(key) => diesel::sql_query(sql).bind::<Integer, _>(key).load(conn)?,
+            None => diesel::sql_query(sql).load(conn)?,
+        };
+        Ok(rows.into_iter().map(|row| row.id).collect())
+    }
+}
 
 /// The category an article is filed under, as a page links to it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -26,6 +80,7 @@ pub struct CategoryRef {
 #[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite))]
 pub struct ArticleCard {
     pub id: i32,
+    pub category_id: Option<i32>,
     pub slug: String,
     pub title: String,
     pub summary: String,
@@ -48,8 +103,14 @@ pub struct ArticleDetail {
     pub slug: String,
     pub title: String,
     pub summary: String,
+    #[diesel(select_expression = article_bodies::body_html)]
+    #[diesel(select_expression_type = article_bodies::body_html)]
     pub body_html: String,
+    #[diesel(select_expression = article_bodies::teaser_html)]
+    #[diesel(select_expression_type = article_bodies::teaser_html)]
     pub teaser_html: String,
+    #[diesel(select_expression = article_bodies::toc_json)]
+    #[diesel(select_expression_type = article_bodies::toc_json)]
     pub toc_json: String,
     pub category_id: Option<i32>,
     pub visibility: String,
@@ -70,7 +131,11 @@ pub struct FeedEntry {
     pub slug: String,
     pub title: String,
     pub summary: String,
+    #[diesel(select_expression = article_bodies::body_html)]
+    #[diesel(select_expression_type = article_bodies::body_html)]
     pub body_html: String,
+    #[diesel(select_expression = article_bodies::teaser_html)]
+    #[diesel(select_expression_type = article_bodies::teaser_html)]
     pub teaser_html: String,
     pub visibility: String,
     pub published_at: Option<PrimitiveDateTime>,
@@ -89,8 +154,7 @@ pub struct SitemapEntry {
 }
 
 /// Everything saved for an article, rendered from its Markdown by the caller.
-#[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = articles)]
+#[derive(Debug)]
 pub struct ArticleChanges<'a> {
     pub slug: &'a str,
     pub title: &'a str,
@@ -98,6 +162,7 @@ pub struct ArticleChanges<'a> {
     pub body_markdown: &'a str,
     pub body_html: &'a str,
     pub teaser_html: &'a str,
+    /// The body as plain text, for the search index.
     pub body_text: &'a str,
     pub toc_json: &'a str,
     pub author_id: i32,
@@ -110,6 +175,34 @@ pub struct ArticleChanges<'a> {
     pub updated_at: PrimitiveDateTime,
 }
 
+/// The `articles` row of [`ArticleChanges`].
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = articles)]
+struct ArticleRow<'a> {
+    slug: &'a str,
+    title: &'a str,
+    summary: &'a str,
+    author_id: i32,
+    category_id: Option<i32>,
+    status: &'a str,
+    visibility: &'a str,
+    featured: bool,
+    reading_minutes: i32,
+    published_at: Option<PrimitiveDateTime>,
+    updated_at: PrimitiveDateTime,
+}
+
+/// The `article_bodies` row of [`ArticleChanges`].
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = article_bodies)]
+struct BodyRow<'a> {
+    article_id: i32,
+    toc_json: &'a str,
+    teaser_html: &'a str,
+    body_html: &'a str,
+    body_markdown: &'a str,
+}
+
 type Source = dsl::LeftJoin<dsl::InnerJoin<articles::table, users::table>, categories::table>;
 type IsPublished = dsl::Eq<articles::status, &'static str>;
 
@@ -118,6 +211,36 @@ fn published() -> dsl::Filter<Source, IsPublished> {
     articles::table
         .inner_join(users::table)
         .left_join(categories::table)
+        .filter(articles::status.eq(PUBLISHED))
+}
+
+type ById<'a> = dsl::Filter<
+    dsl::Filter<Source, dsl::EqAny<articles::id, &'a [i32]>>,
+    diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
+>;
+
+/// Published articles among `ids`, looked up by primary key. The status is tested with SQLite's
+/// unary `+`, which keeps the planner from walking the index on status (every published article)
+/// instead of looking up the ten ids of a page: without statistics it guesses that an equality on
+/// an index's first column matches a handful of rows.
+fn published_by_id(ids: &[i32]) -> ById<'_> {
+    articles::table
+        .inner_join(users::table)
+        .left_join(categories::table)
+        .filter(articles::id.eq_any(ids))
+        .filter(dsl::sql::<diesel::sql_types::Bool>(
+            "+articles.status = 'published'",
+        ))
+}
+
+type WithBody = dsl::InnerJoin<Source, article_bodies::table>;
+
+/// Published articles with their body as well.
+fn published_with_body() -> dsl::Filter<WithBody, IsPublished> {
+    articles::table
+        .inner_join(users::table)
+        .left_join(categories::table)
+        .inner_join(article_bodies::table)
         .filter(articles::status.eq(PUBLISHED))
 }
 
@@ -132,162 +255,106 @@ impl ArticleCard {
         self.visibility == MEMBERS_ONLY
     }
 
-    pub fn count_published(conn: &mut SqliteConnection) -> QueryResult<i64> {
-        published().count().get_result(conn)
-    }
-
-    /// A page of published articles, newest first, leaving out `skip` (the featured one).
-    pub fn latest(
+    /// A page of a list of published articles, leaving out `skip` (the featured one on the home
+    /// page), and how many articles the list holds without it.
+    pub fn page(
         conn: &mut SqliteConnection,
+        lists: &ArticleLists,
+        list: ListKey,
         skip: Option<i32>,
         offset: i64,
         limit: i64,
-    ) -> QueryResult<Vec<Self>> {
-        published()
-            .filter(articles::id.ne(skip.unwrap_or(0)))
-            .order(newest_first())
-            .offset(offset)
-            .limit(limit)
-            .select(Self::as_select())
-            .load(conn)
+    ) -> QueryResult<(Vec<Self>, i64)> {
+        let ids = lists.get(conn, list)?;
+        let (page, total) = lists::page(&ids, skip, offset, limit);
+        Ok((Self::by_ids(conn, &page)?, total))
     }
 
     /// The article the home page leads with: the newest one marked featured, else the newest.
-    pub fn featured(conn: &mut SqliteConnection) -> QueryResult<Option<Self>> {
-        published()
-            .order((
-                articles::featured.desc(),
-                articles::published_at.desc(),
-                articles::id.desc(),
-            ))
-            .select(Self::as_select())
-            .first(conn)
-            .optional()
-    }
-
-    pub fn count_in_category(conn: &mut SqliteConnection, category_id: i32) -> QueryResult<i64> {
-        published()
-            .filter(articles::category_id.eq(category_id))
-            .count()
-            .get_result(conn)
-    }
-
-    pub fn in_category(
+    pub fn featured(
         conn: &mut SqliteConnection,
-        category_id: i32,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<Self>> {
-        published()
-            .filter(articles::category_id.eq(category_id))
-            .order(newest_first())
-            .offset(offset)
-            .limit(limit)
-            .select(Self::as_select())
-            .load(conn)
-    }
-
-    pub fn count_with_tag(conn: &mut SqliteConnection, tag_id: i32) -> QueryResult<i64> {
-        published()
-            .filter(articles::id.eq_any(tagged(tag_id)))
-            .count()
-            .get_result(conn)
-    }
-
-    pub fn with_tag(
-        conn: &mut SqliteConnection,
-        tag_id: i32,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<Self>> {
-        published()
-            .filter(articles::id.eq_any(tagged(tag_id)))
-            .order(newest_first())
-            .offset(offset)
-            .limit(limit)
-            .select(Self::as_select())
-            .load(conn)
+        lists: &ArticleLists,
+    ) -> QueryResult<Option<Self>> {
+        Ok(match lists.featured(conn)? {
+            Some(id) => Self::by_ids(conn, &[id])?.pop(),
+            None => None,
+        })
     }
 
     /// Published articles among `ids`, in the order of `ids`.
     pub fn by_ids(conn: &mut SqliteConnection, ids: &[i32]) -> QueryResult<Vec<Self>> {
-        let mut found: Vec<Self> = published()
-            .filter(articles::id.eq_any(ids))
-            .select(Self::as_select())
-            .load(conn)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found: Vec<Self> = published_by_id(ids).select(Self::as_select()).load(conn)?;
         found.sort_by_key(|card| ids.iter().position(|id| *id == card.id));
         Ok(found)
     }
 
     /// Up to `limit` other published articles that share the category or tags of `article`,
-    /// most shared first: the same category counts as two shared tags.
+    /// most shared first (the same category counts as two shared tags), then newest. Candidates
+    /// are the newest few of the article's category and of each of its tags, each read from an
+    /// index, so the cost does not grow with the size of a tag.
     pub fn related(
         conn: &mut SqliteConnection,
+        lists: &ArticleLists,
         article: &ArticleDetail,
         tag_ids: &[i32],
         limit: usize,
     ) -> QueryResult<Vec<Self>> {
-        /// Enough recent candidates to rank; older ones rarely win and are not worth reading.
-        const CANDIDATES: i64 = 60;
-        let sharing_tags: Vec<(i32, i32)> = article_tags::table
-            .filter(article_tags::tag_id.eq_any(tag_ids))
-            .filter(article_tags::article_id.ne(article.id))
-            .select((article_tags::article_id, article_tags::tag_id))
-            .load(conn)?;
-        let tagged_ids: Vec<i32> = sharing_tags.iter().map(|(id, _)| *id).collect();
-        let category = article.category_id.unwrap_or(-1);
-        let mut candidates: Vec<(i32, i64, Self)> = published()
-            .filter(articles::id.ne(article.id))
-            .filter(
-                articles::category_id
-                    .eq(category)
-                    .or(articles::id.eq_any(&tagged_ids)),
-            )
-            .order(newest_first())
-            .limit(CANDIDATES)
-            .select((articles::category_id, Self::as_select()))
-            .load::<(Option<i32>, Self)>(conn)?
+        /// Candidates taken from the category and from each tag.
+        const PER_TOPIC: usize = 12;
+        let mut candidates: Vec<i32> = Vec::new();
+        let topics = article
+            .category_id
+            .map(ListKey::Category)
             .into_iter()
-            .enumerate()
-            .map(|(recency, (category_id, card))| {
-                let shared = sharing_tags.iter().filter(|(id, _)| *id == card.id).count();
-                let score = shared
-                    + if category_id == article.category_id {
+            .chain(tag_ids.iter().copied().map(ListKey::Tag));
+        for topic in topics {
+            let ids = lists.get(conn, topic)?;
+            candidates.extend(ids.iter().take(PER_TOPIC));
+        }
+        candidates.retain(|id| *id != article.id);
+        candidates.sort_unstable();
+        candidates.dedup();
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let shared: Vec<i32> = article_tags::table
+            .filter(article_tags::article_id.eq_any(&candidates))
+            .filter(article_tags::tag_id.eq_any(tag_ids))
+            .select(article_tags::article_id)
+            .load(conn)?;
+        let mut cards: Vec<(usize, Self)> = Self::by_ids(conn, &candidates)?
+            .into_iter()
+            .map(|card| {
+                let tags = shared.iter().filter(|id| **id == card.id).count();
+                let category =
+                    if card.category_id.is_some() && card.category_id == article.category_id {
                         2
                     } else {
                         0
                     };
-                (
-                    i32::try_from(score).unwrap_or(i32::MAX),
-                    recency as i64,
-                    card,
-                )
+                (tags + category, card)
             })
             .collect();
-        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        Ok(candidates
+        cards.sort_by(|(a_score, a), (b_score, b)| {
+            b_score
+                .cmp(a_score)
+                .then(b.published_at.cmp(&a.published_at))
+                .then(b.id.cmp(&a.id))
+        });
+        Ok(cards
             .into_iter()
             .take(limit)
-            .map(|(_, _, card)| card)
+            .map(|(_, card)| card)
             .collect())
     }
 }
 
-/// Ids of the articles that carry a tag.
-fn tagged(
-    tag_id: i32,
-) -> dsl::Select<
-    dsl::Filter<article_tags::table, dsl::Eq<article_tags::tag_id, i32>>,
-    article_tags::article_id,
-> {
-    article_tags::table
-        .filter(article_tags::tag_id.eq(tag_id))
-        .select(article_tags::article_id)
-}
-
 impl ArticleDetail {
     pub fn find_published(conn: &mut SqliteConnection, slug: &str) -> QueryResult<Option<Self>> {
-        published()
+        published_with_body()
             .filter(articles::slug.eq(slug))
             .select(Self::as_select())
             .first(conn)
@@ -314,7 +381,7 @@ impl ArticleDetail {
 
 impl FeedEntry {
     pub fn latest(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<Self>> {
-        published()
+        published_with_body()
             .order(newest_first())
             .limit(limit)
             .select(Self::as_select())
@@ -332,24 +399,81 @@ impl SitemapEntry {
 }
 
 impl ArticleChanges<'_> {
-    /// Inserts the article, or updates the one with the same slug; returns its id.
+    /// Inserts the article, or updates the one with the same slug, with its body and its entry in
+    /// the search index; returns its id. Call it inside a transaction: it writes three tables.
     pub fn save(&self, conn: &mut SqliteConnection) -> QueryResult<i32> {
+        let row = ArticleRow {
+            slug: self.slug,
+            title: self.title,
+            summary: self.summary,
+            author_id: self.author_id,
+            category_id: self.category_id,
+            status: self.status,
+            visibility: self.visibility,
+            featured: self.featured,
+            reading_minutes: self.reading_minutes,
+            published_at: self.published_at,
+            updated_at: self.updated_at,
+        };
         let existing: Option<i32> = articles::table
             .filter(articles::slug.eq(self.slug))
             .select(articles::id)
             .first(conn)
             .optional()?;
-        match existing {
+        let id = match existing {
             Some(id) => diesel::update(articles::table.find(id))
-                .set(self)
+                .set(&row)
                 .returning(articles::id)
-                .get_result(conn),
+                .get_result(conn)?,
             None => diesel::insert_into(articles::table)
-                .values((self, articles::created_at.eq(self.updated_at)))
+                .values((&row, articles::created_at.eq(self.updated_at)))
                 .returning(articles::id)
-                .get_result(conn),
-        }
+                .get_result(conn)?,
+        };
+        let body = BodyRow {
+            article_id: id,
+            toc_json: self.toc_json,
+            teaser_html: self.teaser_html,
+            body_html: self.body_html,
+            body_markdown: self.body_markdown,
+        };
+        diesel::insert_into(article_bodies::table)
+            .values(&body)
+            .on_conflict(article_bodies::article_id)
+            .do_update()
+            .set(&body)
+            .execute(conn)?;
+        super::search::index(conn, id, self.title, self.summary, self.body_text)?;
+        Ok(id)
     }
+}
+
+/// The SQL of the queries that read articles by key (cards by id, an article by slug), for the
+/// query-plan test.
+#[cfg(test)]
+pub(crate) fn lookup_queries() -> Vec<(&'static str, &'static str, String)> {
+    use diesel::debug_query;
+    use diesel::sqlite::Sqlite;
+    let ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    vec![
+        (
+            "cards by id",
+            "SEARCH articles USING INTEGER PRIMARY KEY",
+            debug_query::<Sqlite, _>(&published_by_id(&ids).select(ArticleCard::as_select()))
+                .to_string(),
+        ),
+        (
+            "article by slug",
+            "SEARCH articles USING INDEX sqlite_autoindex_articles_1 (slug=?)",
+            debug_query::<Sqlite, _>(
+                &published_with_body()
+                    .filter(articles::slug.eq("a-slug"))
+                    .select(ArticleDetail::as_select())
+                    .limit(1),
+            )
+            .to_string(),
+        ),
+    ]
 }
 
 /// How many articles the database holds, drafts included.

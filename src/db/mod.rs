@@ -8,6 +8,9 @@
 //! members' sign-ups are worth the fsync.
 
 pub mod articles;
+pub mod lists;
+#[cfg(test)]
+mod query_plans;
 pub mod schema;
 pub mod search;
 pub mod taxonomy;

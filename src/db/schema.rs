@@ -1,9 +1,20 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    article_bodies (article_id) {
+        article_id -> Integer,
+        toc_json -> Text,
+        teaser_html -> Text,
+        body_html -> Text,
+        body_markdown -> Text,
+    }
+}
+
+diesel::table! {
     article_tags (article_id, tag_id) {
         article_id -> Integer,
         tag_id -> Integer,
+        listed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -13,11 +24,6 @@ diesel::table! {
         slug -> Text,
         title -> Text,
         summary -> Text,
-        body_markdown -> Text,
-        body_html -> Text,
-        teaser_html -> Text,
-        body_text -> Text,
-        toc_json -> Text,
         author_id -> Integer,
         category_id -> Nullable<Integer>,
         status -> Text,
@@ -37,6 +43,14 @@ diesel::table! {
         name -> Text,
         description -> Text,
         created_at -> Timestamp,
+        published_articles -> Integer,
+    }
+}
+
+diesel::table! {
+    content_version (id) {
+        id -> Integer,
+        version -> BigInt,
     }
 }
 
@@ -47,6 +61,7 @@ diesel::table! {
         name -> Text,
         description -> Text,
         created_at -> Timestamp,
+        published_articles -> Integer,
     }
 }
 
@@ -68,9 +83,18 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(article_bodies -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(articles -> categories (category_id));
 diesel::joinable!(articles -> users (author_id));
 
-diesel::allow_tables_to_appear_in_same_query!(article_tags, articles, categories, tags, users);
+diesel::allow_tables_to_appear_in_same_query!(
+    article_bodies,
+    article_tags,
+    articles,
+    categories,
+    content_version,
+    tags,
+    users
+);

@@ -1,7 +1,7 @@
 //! Full-text search over published articles through the `articles_fts` FTS5 index.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{BigInt, Double, Integer, Text};
 
 use super::articles::ArticleCard;
 use crate::domain::SearchQuery;
@@ -26,73 +26,108 @@ pub struct SnippetPart {
 }
 
 #[derive(QueryableByName)]
-struct Ranked {
+struct Candidate {
     #[diesel(sql_type = Integer)]
     id: i32,
+    #[diesel(sql_type = Double)]
+    score: f64,
+}
+
+#[derive(QueryableByName)]
+struct Snippet {
     #[diesel(sql_type = Text)]
     snippet: String,
 }
 
-#[derive(QueryableByName)]
-struct Total {
-    #[diesel(sql_type = BigInt)]
-    total: i64,
+/// Matches are counted, and ranked, up to here: past it the page says "more than" this many and
+/// ranks the most recently added of them. An exact count or a ranking of a word found in every
+/// article would read every match, and the cost of a search would grow with the site.
+pub const COUNT_LIMIT: i64 = 1_000;
+
+/// One page of results and how many published articles match.
+#[derive(Debug, Clone, Default)]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    /// Exact up to [`COUNT_LIMIT`]; `COUNT_LIMIT + 1` means "more than [`COUNT_LIMIT`]".
+    pub total: i64,
 }
 
-/// How many published articles match.
-pub fn count(conn: &mut SqliteConnection, query: &SearchQuery) -> QueryResult<i64> {
-    if query.is_empty() {
-        return Ok(0);
-    }
-    let row: Total = diesel::sql_query(
-        "SELECT count(*) AS total FROM articles_fts \
-         JOIN articles ON articles.id = articles_fts.rowid \
-         WHERE articles_fts MATCH ? AND articles.status = 'published'",
-    )
-    .bind::<Text, _>(query.fts_expression())
-    .get_result(conn)?;
-    Ok(row.total)
-}
-
-/// A page of matching published articles, best match first (a match in the title weighs most,
-/// then the summary, then the body). The excerpt of a members-only article comes from its summary,
-/// so search never shows what only members may read.
+/// Published articles matching `query`, best match first (a match in the title weighs most, then
+/// the summary, then the body), `limit` of them from `offset`. One pass over the index reads the
+/// candidates with their scores; excerpts are then made for the page's articles only. The excerpt
+/// of a members-only article comes from its summary, so search never shows what only members may
+/// read.
 pub fn search(
     conn: &mut SqliteConnection,
     query: &SearchQuery,
     offset: i64,
     limit: i64,
-) -> QueryResult<Vec<SearchHit>> {
+) -> QueryResult<SearchResults> {
     if query.is_empty() {
-        return Ok(Vec::new());
+        return Ok(SearchResults::default());
     }
-    let ranked: Vec<Ranked> = diesel::sql_query(
-        "SELECT articles.id AS id, \
-                CASE articles.visibility \
-                    WHEN 'public' THEN snippet(articles_fts, -1, char(2), char(3), '…', 28) \
-                    ELSE snippet(articles_fts, 1, char(2), char(3), '…', 28) \
-                END AS snippet \
+    let expression = query.fts_expression();
+    let mut candidates: Vec<Candidate> = diesel::sql_query(
+        "SELECT articles_fts.rowid AS id, bm25(articles_fts, 10.0, 5.0, 1.0) AS score \
          FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid \
          WHERE articles_fts MATCH ? AND articles.status = 'published' \
-         ORDER BY bm25(articles_fts, 10.0, 5.0, 1.0), articles.id DESC \
-         LIMIT ? OFFSET ?",
+         ORDER BY articles_fts.rowid DESC LIMIT ?",
     )
-    .bind::<Text, _>(query.fts_expression())
-    .bind::<BigInt, _>(limit)
-    .bind::<BigInt, _>(offset)
+    .bind::<Text, _>(&expression)
+    .bind::<BigInt, _>(COUNT_LIMIT + 1)
     .load(conn)?;
-    let ids: Vec<i32> = ranked.iter().map(|r| r.id).collect();
-    let mut cards = ArticleCard::by_ids(conn, &ids)?.into_iter();
-    let mut hits = Vec::with_capacity(ranked.len());
-    for row in ranked {
-        if let Some(card) = cards.by_ref().find(|c| c.id == row.id) {
-            hits.push(SearchHit {
-                card,
-                snippet: split_snippet(&row.snippet),
-            });
-        }
+    let total = i64::try_from(candidates.len()).unwrap_or(i64::MAX);
+    candidates.truncate(usize::try_from(COUNT_LIMIT).unwrap_or(usize::MAX));
+    // A lower bm25 score is a better match.
+    candidates.sort_by(|a, b| a.score.total_cmp(&b.score).then(b.id.cmp(&a.id)));
+    let ids: Vec<i32> = candidates
+        .iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|c| c.id)
+        .collect();
+    let cards = ArticleCard::by_ids(conn, &ids)?;
+    let mut hits = Vec::with_capacity(cards.len());
+    for card in cards {
+        // -1 lets FTS5 pick the column with the best match; 1 is the summary.
+        let column = if card.is_members_only() { 1 } else { -1 };
+        let row: Snippet = diesel::sql_query(
+            "SELECT snippet(articles_fts, ?, char(2), char(3), '…', 28) AS snippet \
+             FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
+        )
+        .bind::<Integer, _>(column)
+        .bind::<Text, _>(&expression)
+        .bind::<Integer, _>(card.id)
+        .get_result(conn)?;
+        hits.push(SearchHit {
+            snippet: split_snippet(&row.snippet),
+            card,
+        });
     }
-    Ok(hits)
+    Ok(SearchResults { hits, total })
+}
+
+/// Writes an article's entry in the search index, replacing any earlier one. Called by the one
+/// path that saves articles, inside its transaction.
+pub fn index(
+    conn: &mut SqliteConnection,
+    id: i32,
+    title: &str,
+    summary: &str,
+    body_text: &str,
+) -> QueryResult<()> {
+    diesel::sql_query("DELETE FROM articles_fts WHERE rowid = ?")
+        .bind::<Integer, _>(id)
+        .execute(conn)?;
+    diesel::sql_query(
+        "INSERT INTO articles_fts (rowid, title, summary, body_text) VALUES (?, ?, ?, ?)",
+    )
+    .bind::<Integer, _>(id)
+    .bind::<Text, _>(title)
+    .bind::<Text, _>(summary)
+    .bind::<Text, _>(body_text)
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Splits FTS5's marked snippet into plain and highlighted parts, so the template can escape

@@ -1,10 +1,10 @@
-//! The `categories`, `tags` and `article_tags` tables: how articles are grouped into hubs.
+//! The `categories`, `tags` and `article_tags` tables: how articles are grouped into hubs. Each
+//! category and tag carries the number of its published articles, kept by database triggers in
+//! the same transaction as every change to an article or its tags.
 
-use diesel::dsl::count;
 use diesel::prelude::*;
 
-use super::articles::PUBLISHED;
-use super::schema::{article_tags, articles, categories, tags};
+use super::schema::{article_tags, categories, tags};
 use crate::domain::Slug;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -14,6 +14,8 @@ pub struct Category {
     pub slug: String,
     pub name: String,
     pub description: String,
+    /// Published articles filed under it.
+    pub published_articles: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -23,13 +25,8 @@ pub struct Tag {
     pub slug: String,
     pub name: String,
     pub description: String,
-}
-
-/// A category or tag with the number of published articles in it.
-#[derive(Debug, Clone)]
-pub struct Counted<T> {
-    pub item: T,
-    pub articles: i64,
+    /// Published articles carrying it.
+    pub published_articles: i32,
 }
 
 #[derive(Insertable)]
@@ -60,18 +57,12 @@ impl Category {
     }
 
     /// Categories that hold at least one published article, by name.
-    pub fn list_in_use(conn: &mut SqliteConnection) -> QueryResult<Vec<Counted<Self>>> {
-        let rows: Vec<(Self, i64)> = categories::table
-            .inner_join(articles::table)
-            .filter(articles::status.eq(PUBLISHED))
-            .group_by(categories::id)
-            .select((Self::as_select(), count(articles::id)))
+    pub fn list_in_use(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+        categories::table
+            .filter(categories::published_articles.gt(0))
             .order(categories::name.asc())
-            .load(conn)?;
-        Ok(rows
-            .into_iter()
-            .map(|(item, articles)| Counted { item, articles })
-            .collect())
+            .select(Self::as_select())
+            .load(conn)
     }
 
     /// Finds the category with this name's slug, creating it when missing. A description given
@@ -113,18 +104,12 @@ impl Tag {
     }
 
     /// Tags on at least one published article, by name.
-    pub fn list_in_use(conn: &mut SqliteConnection) -> QueryResult<Vec<Counted<Self>>> {
-        let rows: Vec<(Self, i64)> = tags::table
-            .inner_join(article_tags::table.inner_join(articles::table))
-            .filter(articles::status.eq(PUBLISHED))
-            .group_by(tags::id)
-            .select((Self::as_select(), count(articles::id)))
+    pub fn list_in_use(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+        tags::table
+            .filter(tags::published_articles.gt(0))
             .order(tags::name.asc())
-            .load(conn)?;
-        Ok(rows
-            .into_iter()
-            .map(|(item, articles)| Counted { item, articles })
-            .collect())
+            .select(Self::as_select())
+            .load(conn)
     }
 
     /// The tags of one article, by name.

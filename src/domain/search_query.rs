@@ -2,7 +2,10 @@
 
 /// The words of a search. FTS5 has its own query language (`"`, `AND`, `NEAR(...)`, `*`, column
 /// filters); a reader's text is never passed to it as is. Only runs of letters and digits are kept,
-/// each becomes a quoted prefix term, and the terms are combined with AND.
+/// each becomes a quoted term, and the terms are combined with AND. The last word also matches as
+/// a prefix (a reader may stop typing mid-word) once it has [`SearchQuery::MIN_PREFIX_CHARS`]
+/// characters: a shorter prefix such as `th` stands for so many words that merging them would cost
+/// more than the search itself, and the stemmer already matches `index` with `indexes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
     /// The text as typed (trimmed and cut to a sane length), to show back in the search box.
@@ -14,6 +17,7 @@ impl SearchQuery {
     pub const MAX_CHARS: usize = 200;
     pub const MAX_TERMS: usize = 12;
     const MAX_TERM_CHARS: usize = 64;
+    pub const MIN_PREFIX_CHARS: usize = 4;
 
     pub fn parse(raw: &str) -> Self {
         let text: String = raw.trim().chars().take(Self::MAX_CHARS).collect();
@@ -42,9 +46,17 @@ impl SearchQuery {
 
     /// The FTS5 `MATCH` expression: every term quoted, so no operator can be smuggled in.
     pub fn fts_expression(&self) -> String {
+        let last = self.terms.len().saturating_sub(1);
         self.terms
             .iter()
-            .map(|term| format!("\"{term}\"*"))
+            .enumerate()
+            .map(|(i, term)| {
+                if i == last && term.chars().count() >= Self::MIN_PREFIX_CHARS {
+                    format!("\"{term}\"*")
+                } else {
+                    format!("\"{term}\"")
+                }
+            })
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -59,7 +71,7 @@ mod tests {
         let q = SearchQuery::parse(r#"  "sql AND (index* NEAR(a b) title:x  "#);
         assert_eq!(
             q.fts_expression(),
-            r#""sql"* "and"* "index"* "near"* "a"* "b"* "title"* "x"*"#
+            r#""sql" "and" "index" "near" "a" "b" "title" "x""#
         );
         assert_eq!(q.text(), r#""sql AND (index* NEAR(a b) title:x"#);
     }
@@ -75,8 +87,20 @@ mod tests {
         let q = SearchQuery::parse(&"word ".repeat(500));
         assert!(q.text().chars().count() <= SearchQuery::MAX_CHARS);
         assert_eq!(
-            q.fts_expression().matches('*').count(),
-            SearchQuery::MAX_TERMS
+            q.fts_expression().matches('"').count(),
+            2 * SearchQuery::MAX_TERMS
+        );
+    }
+
+    #[test]
+    fn only_a_last_word_long_enough_matches_as_a_prefix() {
+        assert_eq!(
+            SearchQuery::parse("database ind").fts_expression(),
+            r#""database" "ind""#
+        );
+        assert_eq!(
+            SearchQuery::parse("index data").fts_expression(),
+            r#""index" "data"*"#
         );
     }
 }

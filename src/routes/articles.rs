@@ -4,7 +4,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{PER_PAGE, page_number};
+use std::sync::Arc;
+
 use crate::db::articles::{ArticleCard, ArticleDetail};
+use crate::db::lists::ListKey;
 use crate::db::taxonomy::Tag;
 use crate::db::{self};
 use crate::domain::pagination::page_url;
@@ -27,9 +30,16 @@ struct ArticleListPage {
 
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let page = page_number(&req);
+    let lists = Arc::clone(&state.lists);
     let (articles, total) = db::run(&state.pool, move |conn| {
-        let articles = ArticleCard::latest(conn, None, page.offset(PER_PAGE), PER_PAGE.into())?;
-        Ok((articles, ArticleCard::count_published(conn)?))
+        Ok(ArticleCard::page(
+            conn,
+            &lists,
+            ListKey::Newest,
+            None,
+            page.offset(PER_PAGE),
+            PER_PAGE.into(),
+        )?)
     })
     .await?;
     let pagination =
@@ -75,12 +85,13 @@ pub async fn show(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&slug.into_inner()).map_err(|_| AppError::NotFound)?;
+    let lists = Arc::clone(&state.lists);
     let (article, tags, related) = db::run(&state.pool, move |conn| {
         let article =
             ArticleDetail::find_published(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
         let tags = Tag::for_article(conn, article.id)?;
         let tag_ids: Vec<i32> = tags.iter().map(|t| t.id).collect();
-        let related = ArticleCard::related(conn, &article, &tag_ids, RELATED)?;
+        let related = ArticleCard::related(conn, &lists, &article, &tag_ids, RELATED)?;
         Ok((article, tags, related))
     })
     .await?;

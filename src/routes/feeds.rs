@@ -1,15 +1,21 @@
-//! Machine-read documents: `GET /feed.xml` (Atom), `GET /sitemap.xml` and `GET /robots.txt`.
+//! Machine-read documents: `GET /feed.xml` (Atom), `GET /sitemap.xml` (with `/sitemap-N.xml` parts
+//! on a site too large for one file) and `GET /robots.txt`.
 
+use std::sync::Arc;
+
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::config::BaseUrl;
 use crate::db::articles::{FeedEntry, SitemapEntry};
-use crate::db::taxonomy::{Category, Counted, Tag};
+use crate::db::taxonomy::{Category, Tag};
 use crate::db::{self};
 use crate::domain::SafeHtml;
 use crate::error::AppError;
+use crate::page_cache::PageCache;
 use crate::views::format::rfc3339;
-use crate::views::{AppState, Site, conditional};
+use crate::views::{AppState, Site, conditional, etag_for, respond};
 
 /// Entries in the feed.
 const FEED_ENTRIES: i64 = 20;
@@ -76,10 +82,19 @@ pub async fn atom(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     ))
 }
 
+/// The most addresses one sitemap file may list, by the sitemap protocol.
+pub const SITEMAP_MAX_URLS: usize = 50_000;
+
 #[derive(Template)]
 #[template(path = "feeds/sitemap.xml")]
-struct Sitemap {
-    urls: Vec<SitemapUrl>,
+struct Sitemap<'a> {
+    urls: &'a [SitemapUrl],
+}
+
+#[derive(Template)]
+#[template(path = "feeds/sitemap_index.xml")]
+struct SitemapIndex {
+    parts: Vec<SitemapUrl>,
 }
 
 struct SitemapUrl {
@@ -87,22 +102,87 @@ struct SitemapUrl {
     lastmod: Option<String>,
 }
 
+/// One rendered sitemap document, with its ETag.
+struct SitemapDocument {
+    body: Bytes,
+    etag: String,
+}
+
+/// The sitemap documents of one content generation: `/sitemap.xml` first, then, once the site has
+/// more than [`SITEMAP_MAX_URLS`] addresses, `/sitemap-1.xml` and on, which it then indexes. They
+/// are rebuilt only after the content changed, by one request while the others wait for it.
+#[derive(Default)]
+pub struct SitemapCache {
+    built: tokio::sync::Mutex<Option<(u64, Arc<Vec<SitemapDocument>>)>>,
+}
+
+/// `GET /sitemap.xml`.
 pub async fn sitemap(
     req: HttpRequest,
     state: web::Data<AppState>,
+    cache: web::Data<SitemapCache>,
+    page_cache: web::Data<Arc<PageCache>>,
 ) -> Result<HttpResponse, AppError> {
-    let (articles, categories, tags): (
-        Vec<SitemapEntry>,
-        Vec<Counted<Category>>,
-        Vec<Counted<Tag>>,
-    ) = db::run(&state.pool, |conn| {
-        Ok((
-            SitemapEntry::all(conn)?,
-            Category::list_in_use(conn)?,
-            Tag::list_in_use(conn)?,
-        ))
-    })
-    .await?;
+    sitemap_document(&req, &state, &cache, &page_cache, 0).await
+}
+
+/// `GET /sitemap-{n}.xml`: one part of a sitemap too large for one file.
+pub async fn sitemap_part(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    cache: web::Data<SitemapCache>,
+    page_cache: web::Data<Arc<PageCache>>,
+    n: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let n: usize = n.parse().map_err(|_| AppError::NotFound)?;
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    sitemap_document(&req, &state, &cache, &page_cache, n).await
+}
+
+async fn sitemap_document(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    cache: &SitemapCache,
+    page_cache: &PageCache,
+    n: usize,
+) -> Result<HttpResponse, AppError> {
+    let documents = {
+        let mut built = cache.built.lock().await;
+        let generation = page_cache.generation();
+        match built.as_ref() {
+            Some((made_in, documents)) if *made_in == generation => Arc::clone(documents),
+            _ => {
+                let documents = Arc::new(build_sitemaps(state, SITEMAP_MAX_URLS).await?);
+                *built = Some((generation, Arc::clone(&documents)));
+                documents
+            }
+        }
+    };
+    let document = documents.get(n).ok_or(AppError::NotFound)?;
+    Ok(respond(
+        req,
+        document.body.clone(),
+        &document.etag,
+        "application/xml; charset=utf-8",
+    ))
+}
+
+/// Reads every public address and renders the sitemap documents, splitting them past `max_urls`.
+async fn build_sitemaps(
+    state: &web::Data<AppState>,
+    max_urls: usize,
+) -> Result<Vec<SitemapDocument>, AppError> {
+    let (articles, categories, tags): (Vec<SitemapEntry>, Vec<Category>, Vec<Tag>) =
+        db::run(&state.pool, |conn| {
+            Ok((
+                SitemapEntry::all(conn)?,
+                Category::list_in_use(conn)?,
+                Tag::list_in_use(conn)?,
+            ))
+        })
+        .await?;
     let base = &state.site.base_url;
     let newest = articles.iter().map(|a| a.updated_at).max().map(rfc3339);
     let mut urls = vec![
@@ -112,7 +192,7 @@ pub async fn sitemap(
         },
         SitemapUrl {
             loc: base.join("/articles"),
-            lastmod: newest,
+            lastmod: newest.clone(),
         },
         SitemapUrl {
             loc: base.join("/categories"),
@@ -120,19 +200,51 @@ pub async fn sitemap(
         },
     ];
     urls.extend(categories.iter().map(|c| SitemapUrl {
-        loc: base.join(&format!("/categories/{}", c.item.slug)),
+        loc: base.join(&format!("/categories/{}", c.slug)),
         lastmod: None,
     }));
     urls.extend(tags.iter().map(|t| SitemapUrl {
-        loc: base.join(&format!("/tags/{}", t.item.slug)),
+        loc: base.join(&format!("/tags/{}", t.slug)),
         lastmod: None,
     }));
     urls.extend(articles.iter().map(|a| SitemapUrl {
         loc: base.join(&format!("/articles/{}", a.slug)),
         lastmod: Some(rfc3339(a.updated_at)),
     }));
-    let body = Sitemap { urls }.render()?;
-    Ok(conditional(&req, body, "application/xml; charset=utf-8"))
+    split_sitemap(&urls, max_urls, base, newest)
+}
+
+/// One document when `urls` fit in it; otherwise an index followed by the parts it lists.
+fn split_sitemap(
+    urls: &[SitemapUrl],
+    max_urls: usize,
+    base: &BaseUrl,
+    lastmod: Option<String>,
+) -> Result<Vec<SitemapDocument>, AppError> {
+    let document = |body: String| {
+        let etag = etag_for(body.as_bytes());
+        SitemapDocument {
+            body: Bytes::from(body),
+            etag,
+        }
+    };
+    if urls.len() <= max_urls {
+        return Ok(vec![document(Sitemap { urls }.render()?)]);
+    }
+    let chunks: Vec<&[SitemapUrl]> = urls.chunks(max_urls.max(1)).collect();
+    let index = SitemapIndex {
+        parts: (1..=chunks.len())
+            .map(|n| SitemapUrl {
+                loc: base.join(&format!("/sitemap-{n}.xml")),
+                lastmod: lastmod.clone(),
+            })
+            .collect(),
+    };
+    let mut documents = vec![document(index.render()?)];
+    for chunk in chunks {
+        documents.push(document(Sitemap { urls: chunk }.render()?));
+    }
+    Ok(documents)
 }
 
 pub async fn robots(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -141,4 +253,49 @@ pub async fn robots(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         state.site.base_url.join("/sitemap.xml")
     );
     conditional(&req, body, "text/plain; charset=utf-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(n: usize) -> Vec<SitemapUrl> {
+        (0..n)
+            .map(|i| SitemapUrl {
+                loc: format!("https://example.com/articles/a-{i}"),
+                lastmod: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sitemap_that_fits_is_one_urlset() {
+        let base = BaseUrl::parse("https://example.com").unwrap();
+        let documents = split_sitemap(&urls(5), 5, &base, None).unwrap();
+        assert_eq!(documents.len(), 1);
+        let text = std::str::from_utf8(&documents[0].body).unwrap();
+        assert!(text.contains("<urlset") && text.matches("<url>").count() == 5);
+    }
+
+    #[test]
+    fn a_sitemap_past_the_limit_becomes_an_index_of_parts_within_the_limit() {
+        let base = BaseUrl::parse("https://example.com").unwrap();
+        let documents = split_sitemap(&urls(11), 5, &base, None).unwrap();
+        assert_eq!(documents.len(), 4, "an index and three parts");
+        let index = std::str::from_utf8(&documents[0].body).unwrap();
+        assert!(index.contains("<sitemapindex"));
+        for n in 1..=3 {
+            assert!(index.contains(&format!("<loc>https://example.com/sitemap-{n}.xml</loc>")));
+        }
+        let counts: Vec<usize> = documents[1..]
+            .iter()
+            .map(|d| {
+                std::str::from_utf8(&d.body)
+                    .unwrap()
+                    .matches("<url>")
+                    .count()
+            })
+            .collect();
+        assert_eq!(counts, [5, 5, 1]);
+    }
 }

@@ -4,7 +4,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{PER_PAGE, page_number};
-use crate::db::{self, articles::ArticleCard, taxonomy::Category, taxonomy::Counted};
+use std::sync::Arc;
+
+use crate::db::lists::ListKey;
+use crate::db::{self, articles::ArticleCard, taxonomy::Category};
 use crate::domain::Pagination;
 use crate::domain::pagination::page_url;
 use crate::error::AppError;
@@ -17,16 +20,23 @@ struct HomePage {
     featured: Option<ArticleCard>,
     latest: Vec<ArticleCard>,
     pagination: Pagination,
-    categories: Vec<Counted<Category>>,
+    categories: Vec<Category>,
 }
 
 pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let page = page_number(&req);
+    let lists = Arc::clone(&state.lists);
     let (featured, latest, total, categories) = db::run(&state.pool, move |conn| {
-        let featured = ArticleCard::featured(conn)?;
+        let featured = ArticleCard::featured(conn, &lists)?;
         let skip = featured.as_ref().map(|f| f.id);
-        let total = ArticleCard::count_published(conn)? - i64::from(skip.is_some());
-        let latest = ArticleCard::latest(conn, skip, page.offset(PER_PAGE), PER_PAGE.into())?;
+        let (latest, total) = ArticleCard::page(
+            conn,
+            &lists,
+            ListKey::Newest,
+            skip,
+            page.offset(PER_PAGE),
+            PER_PAGE.into(),
+        )?;
         Ok((featured, latest, total, Category::list_in_use(conn)?))
     })
     .await?;

@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page("/search", search::search))
         .service(page("/feed.xml", feeds::atom))
         .service(page("/sitemap.xml", feeds::sitemap))
+        .service(page("/sitemap-{n}.xml", feeds::sitemap_part))
         .service(page("/robots.txt", feeds::robots))
         .service(page("/healthz", health::healthz))
         .service(page("/static/{path:.+}", assets::serve))

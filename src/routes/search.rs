@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::{PER_PAGE, page_number, query_param};
 use crate::db::search::{self, SearchHit};
-use crate::db::taxonomy::{Category, Counted};
+use crate::db::taxonomy::Category;
 use crate::db::{self};
 use crate::domain::pagination::page_url;
 use crate::domain::{Pagination, SearchQuery};
@@ -20,10 +20,11 @@ struct SearchPage {
     /// False when nothing searchable was typed: the page is only the form.
     searched: bool,
     hits: Vec<SearchHit>,
-    total: i64,
+    /// "1 article", "12 articles" or "More than 1,000 articles".
+    total_label: String,
     pagination: Pagination,
     /// Offered when nothing matched, or nothing was asked.
-    categories: Vec<Counted<Category>>,
+    categories: Vec<Category>,
 }
 
 pub async fn search(
@@ -34,17 +35,17 @@ pub async fn search(
     let page = page_number(&req);
     let searched = !query.is_empty();
     let text = query.text().to_owned();
-    let (hits, total, categories) = db::run(&state.pool, move |conn| {
-        let total = search::count(conn, &query)?;
-        let hits = search::search(conn, &query, page.offset(PER_PAGE), PER_PAGE.into())?;
-        let categories = if hits.is_empty() {
+    let (results, categories) = db::run(&state.pool, move |conn| {
+        let results = search::search(conn, &query, page.offset(PER_PAGE), PER_PAGE.into())?;
+        let categories = if results.hits.is_empty() {
             Category::list_in_use(conn)?
         } else {
             Vec::new()
         };
-        Ok((hits, total, categories))
+        Ok((results, categories))
     })
     .await?;
+    let search::SearchResults { hits, total } = results;
 
     let base = if searched {
         let encoded = serde_urlencoded::to_string([("q", text.as_str())]).unwrap_or_default();
@@ -52,7 +53,9 @@ pub async fn search(
     } else {
         "/search".to_owned()
     };
-    let pagination = Pagination::new(&base, page, PER_PAGE, total).ok_or(AppError::NotFound)?;
+    // Past the counting limit, the pages reach as far as the count does.
+    let listed = total.min(search::COUNT_LIMIT);
+    let pagination = Pagination::new(&base, page, PER_PAGE, listed).ok_or(AppError::NotFound)?;
     let title = if searched {
         format!("Search: {text}")
     } else {
@@ -70,9 +73,33 @@ pub async fn search(
         query: text,
         searched,
         hits,
-        total,
+        total_label: total_label(total),
         pagination,
         categories,
     };
     render(&req, &page)
+}
+
+/// How many articles matched, in words: exact up to the counting limit, "more than" past it.
+fn total_label(total: i64) -> String {
+    if total > search::COUNT_LIMIT {
+        format!("More than {} articles", thousands(search::COUNT_LIMIT))
+    } else if total == 1 {
+        "1 article".to_owned()
+    } else {
+        format!("{} articles", thousands(total))
+    }
+}
+
+/// 1000 as "1,000".
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if n < 0 { format!("-{out}") } else { out }
 }

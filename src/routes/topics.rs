@@ -5,8 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{PER_PAGE, page_number};
+use std::sync::Arc;
+
 use crate::db::articles::ArticleCard;
-use crate::db::taxonomy::{Category, Counted, Tag};
+use crate::db::lists::ListKey;
+use crate::db::taxonomy::{Category, Tag};
 use crate::db::{self};
 use crate::domain::pagination::page_url;
 use crate::domain::{PageNumber, Pagination, Slug};
@@ -17,8 +20,8 @@ use crate::views::{AppState, Layout, render};
 #[template(path = "topics/index.html")]
 struct TopicsPage {
     layout: Layout,
-    categories: Vec<Counted<Category>>,
-    tags: Vec<Counted<Tag>>,
+    categories: Vec<Category>,
+    tags: Vec<Tag>,
 }
 
 pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -73,18 +76,22 @@ pub async fn category(
 ) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&slug.into_inner()).map_err(|_| AppError::NotFound)?;
     let page = page_number(&req);
+    let lists = Arc::clone(&state.lists);
     let hub = db::run(&state.pool, move |conn| {
         let category = Category::find_by_slug(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
+        let (articles, total) = ArticleCard::page(
+            conn,
+            &lists,
+            ListKey::Category(category.id),
+            None,
+            page.offset(PER_PAGE),
+            PER_PAGE.into(),
+        )?;
         Ok(Hub {
             kind: "Category",
             base: format!("/categories/{}", category.slug),
-            articles: ArticleCard::in_category(
-                conn,
-                category.id,
-                page.offset(PER_PAGE),
-                PER_PAGE.into(),
-            )?,
-            total: ArticleCard::count_in_category(conn, category.id)?,
+            articles,
+            total,
             name: category.name,
             description: category.description,
         })
@@ -100,13 +107,22 @@ pub async fn tag(
 ) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&slug.into_inner()).map_err(|_| AppError::NotFound)?;
     let page = page_number(&req);
+    let lists = Arc::clone(&state.lists);
     let hub = db::run(&state.pool, move |conn| {
         let tag = Tag::find_by_slug(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
+        let (articles, total) = ArticleCard::page(
+            conn,
+            &lists,
+            ListKey::Tag(tag.id),
+            None,
+            page.offset(PER_PAGE),
+            PER_PAGE.into(),
+        )?;
         Ok(Hub {
             kind: "Tag",
             base: format!("/tags/{}", tag.slug),
-            articles: ArticleCard::with_tag(conn, tag.id, page.offset(PER_PAGE), PER_PAGE.into())?,
-            total: ArticleCard::count_with_tag(conn, tag.id)?,
+            articles,
+            total,
             name: tag.name,
             description: tag.description,
         })

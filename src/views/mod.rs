@@ -6,6 +6,9 @@
 pub mod format;
 pub mod json_ld;
 
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
@@ -13,12 +16,15 @@ use askama::Template;
 use crate::assets;
 use crate::config::BaseUrl;
 use crate::db::DbPool;
+use crate::db::lists::ArticleLists;
 use crate::error::AppError;
 
 /// Shared state of the application, one per server.
 pub struct AppState {
     pub pool: DbPool,
     pub site: Site,
+    /// The lists of published articles, kept in memory while the content is unchanged.
+    pub lists: Arc<ArticleLists>,
 }
 
 /// Who the site is. Shown in every page's header, title and meta tags.
@@ -108,11 +114,26 @@ pub fn render(req: &HttpRequest, page: &impl Template) -> Result<HttpResponse, A
 
 /// A response whose ETag is a hash of its body, answered with 304 when `If-None-Match` matches.
 /// Pages are revalidated on every visit (`no-cache`), which a 304 makes cheap. The ETag is weak
-/// because the same page goes out gzip-, brotli- or un-compressed under it: the same content, not
+/// because the same page goes out gzip-compressed or not under it: the same content, not
 /// the same bytes.
 pub fn conditional(req: &HttpRequest, body: String, content_type: &'static str) -> HttpResponse {
-    let etag = format!("W/\"{:016x}\"", content_hash(body.as_bytes()));
-    if etag_matches(req, &etag) {
+    let etag = etag_for(body.as_bytes());
+    respond(req, body, &etag, content_type)
+}
+
+/// The weak ETag of a body.
+pub fn etag_for(body: &[u8]) -> String {
+    format!("W/\"{:016x}\"", content_hash(body))
+}
+
+/// [`conditional`] for a body whose ETag is already known.
+pub fn respond(
+    req: &HttpRequest,
+    body: impl MessageBody + 'static,
+    etag: &str,
+    content_type: &'static str,
+) -> HttpResponse {
+    if etag_matches(req, etag) {
         return HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
             .insert_header((header::CACHE_CONTROL, "no-cache"))

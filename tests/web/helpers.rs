@@ -2,10 +2,12 @@
 //! submit its forms.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use guidepost::config::{BaseUrl, Settings};
+use guidepost::page_cache::PageCache;
 use guidepost::startup::Application;
 use scraper::{Html, Selector};
 
@@ -13,6 +15,7 @@ pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub origin: String,
     pub database: PathBuf,
+    pub page_cache: Arc<PageCache>,
     client: awc::Client,
     _dir: tempfile::TempDir,
 }
@@ -32,14 +35,17 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         base_url: None,
         workers: 1,
         demo_content: true,
+        page_cache_bytes: 8 * 1024 * 1024,
     };
     adjust(&mut settings);
     let app = Application::build(settings).await.unwrap();
     let origin = format!("http://{}", app.address());
+    let page_cache = app.page_cache();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         origin,
         database,
+        page_cache,
         client: awc::Client::builder().disable_redirects().finish(),
         _dir: dir,
     }

@@ -12,4 +12,5 @@ mod content;
 mod helpers;
 mod http;
 mod reading;
+mod scale;
 mod search;

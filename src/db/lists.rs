@@ -1,0 +1,134 @@
+//! The lists of published articles, as ids in list order, kept in memory: every article newest
+//! first, each category's and each tag's. A page of any list is then a slice, however deep the
+//! page, and the number of articles in it is the slice's length; only the ten cards of the page are
+//! read from the database.
+//!
+//! A list is read (in index order, see [`super::articles::list_sql`]) the first time it is asked
+//! for and kept while the database's `content_version` stays the same. Triggers raise that number
+//! with every change to an article or its tags, from this process or any other (`guidepost
+//! import`), and every use of a list checks it first, so a list is never stale. The lists are
+//! read on the blocking pool, inside a query's closure; requests that find a list missing while
+//! another thread reads it wait for that read rather than repeat it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use diesel::prelude::*;
+
+use super::articles::list_sql;
+use super::schema::content_version;
+
+/// Which list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListKey {
+    /// Every published article, newest first.
+    Newest,
+    Category(i32),
+    Tag(i32),
+}
+
+/// One list's ids, newest first.
+pub type Ids = Arc<[i32]>;
+
+/// The lists read so far in the current content version.
+#[derive(Debug, Default)]
+pub struct ArticleLists {
+    state: Mutex<Kept>,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    version: i64,
+    lists: HashMap<ListKey, Ids>,
+    /// The article the home page leads with, once read.
+    featured: Option<Option<i32>>,
+}
+
+impl ArticleLists {
+    /// The ids of list `key`, as of now.
+    pub fn get(&self, conn: &mut SqliteConnection, key: ListKey) -> QueryResult<Ids> {
+        let mut kept = self.current(conn)?;
+        if let Some(ids) = kept.lists.get(&key) {
+            return Ok(Arc::clone(ids));
+        }
+        let ids: Ids = match key {
+            ListKey::Newest => list_sql::ids(conn, list_sql::NEWEST, None)?,
+            ListKey::Category(id) => list_sql::ids(conn, list_sql::IN_CATEGORY, Some(id))?,
+            ListKey::Tag(id) => list_sql::ids(conn, list_sql::WITH_TAG, Some(id))?,
+        }
+        .into();
+        kept.lists.insert(key, Arc::clone(&ids));
+        Ok(ids)
+    }
+
+    /// The id of the article the home page leads with: the newest featured one, else the newest.
+    pub fn featured(&self, conn: &mut SqliteConnection) -> QueryResult<Option<i32>> {
+        let mut kept = self.current(conn)?;
+        if let Some(featured) = kept.featured {
+            return Ok(featured);
+        }
+        let featured = list_sql::ids(conn, list_sql::FEATURED, None)?
+            .first()
+            .copied();
+        kept.featured = Some(featured);
+        Ok(featured)
+    }
+
+    /// The kept lists, emptied first when the content changed since they were read. The lock is
+    /// held while a missing list is read, so concurrent readers of it wait instead of repeating
+    /// the work; a poisoned lock only means a reader failed halfway, and the lists are rebuilt.
+    fn current(&self, conn: &mut SqliteConnection) -> QueryResult<std::sync::MutexGuard<'_, Kept>> {
+        let version: i64 = content_version::table
+            .find(1)
+            .select(content_version::version)
+            .first(conn)?;
+        let mut kept = self.state.lock().unwrap_or_else(|poisoned| {
+            let mut kept = poisoned.into_inner();
+            *kept = Kept::default();
+            kept
+        });
+        // Versions only grow: a reader that saw an older one while another thread already read
+        // newer lists uses those, rather than throwing them away.
+        if version > kept.version {
+            *kept = Kept {
+                version,
+                ..Kept::default()
+            };
+        }
+        Ok(kept)
+    }
+}
+
+/// Rows `offset..offset + limit` of `ids` once `skip` (if it is there) is left out, and how many
+/// that leaves in all.
+pub fn page(ids: &[i32], skip: Option<i32>, offset: i64, limit: i64) -> (Vec<i32>, i64) {
+    let skipped = skip.and_then(|skip| ids.iter().position(|id| *id == skip));
+    let total = ids.len() - usize::from(skipped.is_some());
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(total);
+    let end = start
+        .saturating_add(usize::try_from(limit).unwrap_or(0))
+        .min(total);
+    // Position `i` of the list without `skip` is position `i` or `i + 1` of the whole list.
+    let page = (start..end)
+        .map(|i| match skipped {
+            Some(at) if i >= at => ids[i + 1],
+            _ => ids[i],
+        })
+        .collect();
+    (page, i64::try_from(total).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_is_a_slice_of_the_list_without_the_skipped_article() {
+        let ids = [10, 9, 8, 7, 6, 5];
+        assert_eq!(page(&ids, None, 2, 2), (vec![8, 7], 6));
+        assert_eq!(page(&ids, Some(9), 0, 3), (vec![10, 8, 7], 5));
+        assert_eq!(page(&ids, Some(9), 3, 10), (vec![6, 5], 5));
+        assert_eq!(page(&ids, Some(42), 4, 10), (vec![6, 5], 6));
+        assert_eq!(page(&ids, None, 100, 10), (vec![], 6));
+    }
+}
