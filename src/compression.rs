@@ -27,7 +27,7 @@ const INLINE_MAX_BYTES: usize = 96 * 1024;
 const GZIP_LEVEL: u32 = 6;
 
 /// True when the request's `Accept-Encoding` accepts gzip (by name or `*`, without `q=0`).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .filter_map(|value| value.to_str().ok())
@@ -60,7 +60,7 @@ fn is_compressible(headers: &HeaderMap) -> bool {
 }
 
 /// Compresses `body`; the encoder writes into memory, so the only failure would be a bug in it.
-fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+pub fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.len() / 3),
         flate2::Compression::new(GZIP_LEVEL),
