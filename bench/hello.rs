@@ -3,7 +3,7 @@
 //! the same machine at the same moment.
 //!
 //! Given a file as its second argument, it also serves that file's bytes on `/page` with the
-//! headers a Guidepost page carries (brotli-encoded body, the same security headers, an ETag): the cost of
+//! headers a Guidepost page carries (gzip-encoded body, the same security headers, an ETag): the cost of
 //! sending a real page with nothing behind it.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -29,7 +29,7 @@ async fn main() -> std::io::Result<()> {
                         let mut response = HttpResponse::Ok();
                         response
                             .content_type("text/html; charset=utf-8")
-                            .insert_header(("content-encoding", "br"))
+                            .insert_header(("content-encoding", "gzip"))
                             .insert_header(("etag", "W/\"0123456789abcdef\""))
                             .insert_header(("cache-control", "no-cache"))
                             .insert_header(("vary", "accept-encoding"))

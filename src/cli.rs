@@ -40,7 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let mut conn = pool.get().context("cannot connect to the database")?;
             let started = std::time::Instant::now();
             let report = content::import_dir(&mut conn, &dir, &mut |done, total| {
-                eprintln!("  {done} of {total} files read");
+                eprintln!("  {done} of {total} files imported");
             })?;
             println!(
                 "Imported {} article(s) from {} in {:.1} s.",

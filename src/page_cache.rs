@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::views::etag_matches;
+use crate::etag::etag_matches;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap};
@@ -30,7 +30,6 @@ use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{Error, HttpResponse, web};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 
 /// Shared by every worker: the current generation, the memory budget and the renders under way.
 #[derive(Debug)]
@@ -107,16 +106,17 @@ impl PageCache {
         })
     }
 
-    /// Watches the database for commits made by any connection of this process or another (such
-    /// as `guidepost import`), polling SQLite's `data_version` on a read-only connection of its
-    /// own, and invalidates the cache when one lands. The thread ends once the cache is dropped
-    /// with the server that used it.
+    /// Watches the database for changes to what pages show, made by this process or another (such
+    /// as `guidepost import`): it polls the `content_version` that triggers raise with every such
+    /// change, on a read-only connection of its own, and invalidates the cache when it moves.
+    /// Writes that change no page (sessions, sign-ups, the mail queue) leave the cache alone. The
+    /// thread ends once the cache is dropped with the server that used it.
     pub fn watch_database(self: &Arc<Self>, database: &Path, every: Duration) {
         let cache = Arc::downgrade(self);
         let url = read_only_url(database);
         // The first reading is taken now, so a change made right after start-up is not missed.
         let mut conn = SqliteConnection::establish(&url).ok();
-        let mut last = conn.as_mut().and_then(|c| data_version(c).ok());
+        let mut last = conn.as_mut().and_then(|c| content_version(c).ok());
         let spawned = std::thread::Builder::new()
             .name("page-cache-watch".to_owned())
             .spawn(move || {
@@ -129,16 +129,16 @@ impl PageCache {
                                 tracing::warn!("page cache cannot watch the database: {error}")
                             })
                             .ok();
-                        // Versions are per connection: a new one starts a new series.
+                        // The cache was cleared when the connection failed; start afresh.
                         last = None;
                     }
                     let Some(connection) = conn.as_mut() else {
                         continue;
                     };
-                    match data_version(connection) {
+                    match content_version(connection) {
                         Ok(version) => {
                             if last.is_some_and(|seen| seen != version) {
-                                tracing::debug!("the database changed; page cache cleared");
+                                tracing::debug!("the content changed; page cache cleared");
                                 cache.invalidate();
                             }
                             last = Some(version);
@@ -168,16 +168,11 @@ fn read_only_url(database: &Path) -> String {
     format!("file:{path}?mode=ro")
 }
 
-fn data_version(conn: &mut SqliteConnection) -> QueryResult<i64> {
-    diesel::sql_query("PRAGMA data_version")
-        .get_result::<DataVersion>(conn)
-        .map(|v| v.data_version)
-}
-
-#[derive(QueryableByName)]
-struct DataVersion {
-    #[diesel(sql_type = BigInt)]
-    data_version: i64,
+fn content_version(conn: &mut SqliteConnection) -> QueryResult<i64> {
+    crate::db::schema::content_version::table
+        .find(1)
+        .select(crate::db::schema::content_version::version)
+        .first(conn)
 }
 
 /// One cached response.

@@ -1,3 +1,7 @@
+DROP TRIGGER content_version_after_tag_delete;
+DROP TRIGGER content_version_after_category_delete;
+DROP TRIGGER content_version_after_tag_change;
+DROP TRIGGER content_version_after_category_change;
 DROP TRIGGER content_version_after_untagging;
 DROP TRIGGER content_version_after_tagging;
 DROP TRIGGER content_version_after_article_delete;

@@ -143,3 +143,18 @@ END;
 CREATE TRIGGER content_version_after_untagging AFTER DELETE ON article_tags BEGIN
     UPDATE content_version SET version = version + 1 WHERE id = 1;
 END;
+-- Hubs show their name and description: changing them changes pages too.
+CREATE TRIGGER content_version_after_category_change AFTER UPDATE OF slug, name, description
+ON categories BEGIN
+    UPDATE content_version SET version = version + 1 WHERE id = 1;
+END;
+CREATE TRIGGER content_version_after_tag_change AFTER UPDATE OF slug, name, description
+ON tags BEGIN
+    UPDATE content_version SET version = version + 1 WHERE id = 1;
+END;
+CREATE TRIGGER content_version_after_category_delete AFTER DELETE ON categories BEGIN
+    UPDATE content_version SET version = version + 1 WHERE id = 1;
+END;
+CREATE TRIGGER content_version_after_tag_delete AFTER DELETE ON tags BEGIN
+    UPDATE content_version SET version = version + 1 WHERE id = 1;
+END;
