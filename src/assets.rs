@@ -10,7 +10,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::AppError;
-use crate::views::{content_hash, etag_matches};
+use crate::etag::{content_hash, etag_matches};
 
 struct Asset {
     name: &'static str,

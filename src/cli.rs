@@ -1,8 +1,11 @@
-//! What each subcommand does: serve (the default, until SIGINT or SIGTERM), migrate, import.
+//! What each subcommand does: serve (the default, until SIGINT or SIGTERM), migrate, import, and
+//! the account commands (`users list`, `users set-password`).
+
+use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
 
-use crate::config::{Cli, Command, Settings};
+use crate::config::{Cli, Command, Settings, UsersCommand};
 use crate::startup::Application;
 use crate::{content, db};
 
@@ -57,6 +60,80 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{} file(s) could not be imported", report.failed.len())
             }
         }
+        Command::Users { command } => users(&settings, command),
+    }
+}
+
+fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
+    use crate::db::users::Member;
+    let pool = db::open(&settings.database, 1)?;
+    let mut conn = pool.get().context("cannot connect to the database")?;
+    match command {
+        UsersCommand::List => {
+            let members = Member::all(&mut conn)?;
+            println!(
+                "{:<40} {:<28} {:<7} {:<9} trial ends",
+                "email", "name", "role", "status"
+            );
+            for m in &members {
+                println!(
+                    "{:<40} {:<28} {:<7} {:<9} {}",
+                    m.email,
+                    m.name.chars().take(28).collect::<String>(),
+                    m.role,
+                    m.status,
+                    m.trial_ends_at
+                        .map(crate::views::format::date_iso)
+                        .unwrap_or_else(|| "-".to_owned())
+                );
+            }
+            println!("{} account(s).", members.len());
+            Ok(())
+        }
+        UsersCommand::SetPassword { email } => {
+            let email = crate::domain::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let member = Member::find_by_email(&mut conn, &email)?
+                .with_context(|| format!("no account uses {email}"))?;
+            let password = read_password(&format!("New password for {email}: "))?;
+            let password =
+                crate::domain::NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let hash = bcrypt::hash(password.expose(), settings.bcrypt_cost)
+                .context("cannot hash the password")?;
+            let secrets = crate::auth::Secrets::load(
+                settings
+                    .secret_key
+                    .as_ref()
+                    .map(crate::config::Secret::expose),
+                &settings.database,
+            )?;
+            let account_key = secrets.sign(&["account", email.as_str()]);
+            conn.immediate_transaction(|conn| {
+                Member::set_password_hash(conn, member.id, &crate::db::users::PasswordHash(hash))?;
+                crate::db::sessions::SessionRow::delete_all_for(conn, member.id)?;
+                crate::db::throttle::clear(
+                    conn,
+                    crate::db::throttle::LOGIN_BY_ACCOUNT,
+                    &account_key,
+                )
+            })?;
+            println!("The password of {email} was changed, and every session of theirs ended.");
+            Ok(())
+        }
+    }
+}
+
+/// A password typed on the terminal without echo, or the first line of standard input when it is
+/// not a terminal (a script, a pipe).
+fn read_password(prompt: &str) -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt).context("cannot read the password from the terminal")
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
 }
 

@@ -51,6 +51,38 @@ pub struct Cli {
           value_parser = clap::value_parser!(u16).range(0..=4096))]
     pub page_cache_mb: u16,
 
+    /// bcrypt cost for password hashes: 12 in production; below 10 is accepted with a warning
+    /// (tests use 4).
+    #[arg(long, env = "GUIDEPOST_BCRYPT_COST", default_value_t = 12, global = true,
+          value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+
+    /// Accounts that may be created from one client address in an hour; 0 turns the limit off.
+    #[arg(
+        long,
+        env = "GUIDEPOST_SIGNUP_LIMIT",
+        default_value_t = 20,
+        global = true
+    )]
+    pub signup_limit: u32,
+
+    /// The secret that signs session cookies, at least 64 characters. Give it in the
+    /// environment; when unset, a key file is created beside the database.
+    #[arg(long, env = "GUIDEPOST_SECRET_KEY", hide_env_values = true, global = true,
+          value_parser = secret)]
+    pub secret_key: Option<Secret>,
+
+    /// Where mail goes: an SMTP URL such as smtps://user:password@smtp.example.com. When unset,
+    /// each message is written to the log instead.
+    #[arg(long, env = "GUIDEPOST_SMTP_URL", hide_env_values = true, global = true,
+          value_parser = secret)]
+    pub smtp_url: Option<Secret>,
+
+    /// The sender of the site's mail, e.g. "Guidepost <hello@example.com>" [default: Guidepost
+    /// at no-reply@ the site's host].
+    #[arg(long, env = "GUIDEPOST_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+
     /// Start with an empty site instead of the bundled demo articles.
     #[arg(
         long,
@@ -72,6 +104,46 @@ pub enum Command {
         /// Folder of `.md` files with front matter; see the README for the format.
         dir: PathBuf,
     },
+    /// Manage accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List every account: email, name, role, status, trial end.
+    List,
+    /// Set an account's password (asked on the terminal, or read from standard input).
+    SetPassword {
+        /// The account's email address.
+        email: String,
+    },
+}
+
+fn secret(value: &str) -> Result<Secret, String> {
+    Ok(Secret::new(value))
+}
+
+/// A secret value: usable, never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
 }
 
 /// Everything the application needs to start.
@@ -85,6 +157,14 @@ pub struct Settings {
     pub demo_content: bool,
     /// Bytes of finished anonymous pages kept in memory; 0 turns the page cache off.
     pub page_cache_bytes: usize,
+    pub bcrypt_cost: u32,
+    /// Accounts one client address may create in an hour; 0 for no limit.
+    pub signup_limit: u32,
+    /// The cookie-signing secret; `None` uses the key file beside the database.
+    pub secret_key: Option<Secret>,
+    /// SMTP server for outgoing mail; `None` writes mail to the log.
+    pub smtp_url: Option<Secret>,
+    pub mail_from: Option<String>,
 }
 
 impl Settings {
@@ -113,6 +193,11 @@ impl Settings {
             workers,
             demo_content: !cli.no_demo_content || cli.demo_content,
             page_cache_bytes: usize::from(cli.page_cache_mb) * 1024 * 1024,
+            bcrypt_cost: cli.bcrypt_cost,
+            signup_limit: cli.signup_limit,
+            secret_key: cli.secret_key.clone(),
+            smtp_url: cli.smtp_url.clone(),
+            mail_from: cli.mail_from.clone(),
         })
     }
 }
@@ -187,6 +272,12 @@ mod tests {
         ] {
             assert!(BaseUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn secrets_in_the_settings_never_show_in_debug_output() {
+        let secret = Secret::new("smtps://user:hunter2@mail.example.com");
+        assert!(!format!("{secret:?}").contains("hunter2"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! to the log only.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
 
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +12,18 @@ pub enum AppError {
     /// The page asked for does not exist (or is not public).
     #[error("not found")]
     NotFound,
+    /// The page is for members: log in, then come back to `next`.
+    #[error("log in first")]
+    LogInFirst { next: String },
+    /// A form's CSRF token or origin did not check out; nothing was changed.
+    #[error("the form expired")]
+    FormExpired,
+    /// Logged in, but not allowed here.
+    #[error("forbidden")]
+    Forbidden,
+    /// A limit was reached; the message says when to try again.
+    #[error("too many requests")]
+    TooManyRequests(String),
     /// The database is busy or unreachable for longer than a visitor should wait.
     #[error("service unavailable: {0:#}")]
     Unavailable(anyhow::Error),
@@ -23,14 +36,38 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::LogInFirst { .. } => StatusCode::SEE_OTHER,
+            Self::FormExpired | Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    /// An empty response with the right status; the request middleware fills in the page.
+    /// An empty response with the right status, and the message the page should say when it is
+    /// not the status's usual one; the request middleware fills in the page.
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).finish()
+        match self {
+            Self::LogInFirst { next } => {
+                let query =
+                    serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
+                HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, format!("/login?{query}")))
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .finish()
+            }
+            Self::FormExpired => with_message(
+                self.status_code(),
+                "This form has expired",
+                "For your safety, forms only work for a while and only from this site. Go back, \
+                 reload the page and submit the form again."
+                    .to_owned(),
+            ),
+            Self::TooManyRequests(message) => {
+                with_message(self.status_code(), "Too many attempts", message.clone())
+            }
+            _ => HttpResponse::build(self.status_code()).finish(),
+        }
     }
 }
 
@@ -59,4 +96,19 @@ impl From<askama::Error> for AppError {
     fn from(error: askama::Error) -> Self {
         Self::Internal(anyhow::Error::new(error).context("template rendering failed"))
     }
+}
+
+/// What an error page says instead of its status's usual heading and message.
+#[derive(Debug, Clone)]
+pub struct ErrorMessage {
+    pub heading: &'static str,
+    pub message: String,
+}
+
+fn with_message(status: StatusCode, heading: &'static str, message: String) -> HttpResponse {
+    let mut response = HttpResponse::build(status).finish();
+    response
+        .extensions_mut()
+        .insert(ErrorMessage { heading, message });
+    response
 }

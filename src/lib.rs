@@ -1,8 +1,10 @@
 //! Guidepost: a self-hosted publishing site with free-trial memberships, in one binary. Readers
-//! browse and search articles rendered on the server from SQLite; the command line serves the site,
-//! applies migrations and imports Markdown articles.
+//! browse and search articles rendered on the server from SQLite; members sign up for a free trial
+//! to read members-only guides and manage their own data; the command line serves the site,
+//! applies migrations, imports Markdown articles and manages accounts.
 
 pub mod assets;
+pub mod auth;
 pub mod cli;
 pub mod compression;
 pub mod config;
@@ -10,6 +12,9 @@ pub mod content;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod etag;
+pub mod jobs;
+pub mod mail;
 pub mod page_cache;
 pub mod routes;
 pub mod startup;

@@ -3,8 +3,10 @@
 //! skips the database, the template and the compressor, and answers `304 Not Modified` when the
 //! browser already holds the page.
 //!
-//! What is never cached: requests carrying a cookie (a visitor who may see personal content),
-//! responses other than `200 OK`, and responses marked `Cache-Control: no-store` or `private`.
+//! What is never cached: requests carrying a session cookie (a member, who sees their own header
+//! and members-only guides; other cookies, such as the CSRF cookie of a visitor who opened the
+//! sign-up form, change nothing), responses other than `200 OK`, responses that set a cookie, and
+//! responses marked `Cache-Control: no-store` or `private`.
 //! Each worker thread keeps its own cache, so a hit takes no lock; together they stay within
 //! [`PageCache`]'s byte budget. Every entry is tagged with the content generation it was made in:
 //! [`PageCache::invalidate`] (called after any write, and by the watcher that notices writes from
@@ -252,7 +254,7 @@ fn key_for(req: &ServiceRequest) -> Option<String> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return None;
     }
-    if req.headers().contains_key(header::COOKIE)
+    if crate::auth::visitor::has_session_cookie(req)
         || req.headers().contains_key(header::AUTHORIZATION)
     {
         return None;
@@ -409,12 +411,17 @@ mod tests {
     }
 
     #[test]
-    fn visitors_with_cookies_and_writes_are_never_cached() {
-        let with_cookie = TestRequest::get()
+    fn members_and_writes_are_never_cached_but_other_cookies_change_nothing() {
+        let member = TestRequest::get()
             .uri("/")
-            .insert_header((header::COOKIE, "id=1"))
+            .insert_header((header::COOKIE, "guidepost_session=abc"))
             .to_srv_request();
-        assert!(key_for(&with_cookie).is_none());
+        assert!(key_for(&member).is_none());
+        let visitor = TestRequest::get()
+            .uri("/")
+            .insert_header((header::COOKIE, "guidepost_csrf=abc; theme=dark"))
+            .to_srv_request();
+        assert!(key_for(&visitor).is_some());
         let post = TestRequest::post().uri("/").to_srv_request();
         assert!(key_for(&post).is_none());
     }

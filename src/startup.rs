@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
 use crate::config::{BaseUrl, Settings};
+use crate::db::cache::ContentCache;
 use crate::page_cache::{self, PageCache};
 use crate::views::{AppState, Site};
 use crate::{compression, content, db, routes, telemetry};
@@ -67,14 +68,68 @@ impl Application {
             .base_url
             .clone()
             .unwrap_or_else(|| BaseUrl::for_bind(address));
+        let secure = base_url.as_str().starts_with("https://");
+        let secret_key = settings.secret_key.clone();
+        let key_database = settings.database.clone();
+        let (cost, parallel) = (settings.bcrypt_cost, settings.workers.max(1));
+        if cost < 10 {
+            tracing::warn!(
+                "bcrypt cost {cost} is below 10: fine for tests, too weak for real passwords"
+            );
+        }
+        let (secrets, hasher) = web::block(move || -> anyhow::Result<_> {
+            let secrets = crate::auth::Secrets::load(
+                secret_key.as_ref().map(crate::config::Secret::expose),
+                &key_database,
+            )?;
+            // At most one hash per core: a burst of log-ins leaves the other threads to pages.
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            Ok((
+                secrets,
+                crate::auth::PasswordHasher::new(cost, cores.min(parallel.max(1)).max(1))?,
+            ))
+        })
+        .await
+        .context("start-up was interrupted")??;
+        let mailer = crate::mail::Mailer::new(
+            settings.smtp_url.as_ref(),
+            settings.mail_from.as_deref(),
+            &base_url,
+            "Guidepost",
+        )?;
         let page_cache = PageCache::new(settings.page_cache_bytes, settings.workers);
         page_cache.watch_database(&settings.database, PAGE_CACHE_WATCH);
         let page_cache_handle = Arc::clone(&page_cache);
         let page_cache = web::Data::new(page_cache);
+        let cache: Arc<ContentCache> = Arc::default();
+        let mail_wake = Arc::new(tokio::sync::Notify::new());
+        let site = Site::new(base_url.clone());
+        actix_web::rt::spawn(
+            crate::jobs::Jobs {
+                pool: pool.clone(),
+                cache: Arc::clone(&cache),
+                mailer,
+                wake: Arc::clone(&mail_wake),
+                base_url: base_url.clone(),
+                site_name: site.name.clone(),
+            }
+            .run(),
+        );
+        let session_key = secrets.cookie_key().clone();
+        let session_pool = pool.clone();
+        let session_cache = Arc::clone(&cache);
         let state = web::Data::new(AppState {
             pool,
-            site: Site::new(base_url.clone()),
-            lists: Arc::default(),
+            site,
+            cache,
+            auth: crate::auth::Auth {
+                secrets,
+                hasher,
+                origin: base_url.as_str().to_owned(),
+                secure,
+                signup_limit: settings.signup_limit,
+            },
+            mail: mail_wake,
         });
 
         let sitemaps = web::Data::new(routes::feeds::SitemapCache::default());
@@ -85,7 +140,18 @@ impl Application {
                 .app_data(page_cache.clone())
                 .app_data(sitemaps.clone())
                 // Listed innermost first: a request meets the security headers, then the request
-                // middleware, then the page cache, then compression, then the routes.
+                // middleware, then the page cache (which answers anonymous readers), then
+                // compression, then the session (loaded only when the cookie is there), then the
+                // response finishing touches of accounts, then the routes.
+                .wrap(from_fn(crate::auth::visitor::finish_response))
+                .wrap(session_middleware(
+                    crate::auth::session_store::DbSessionStore::new(
+                        session_pool.clone(),
+                        Arc::clone(&session_cache),
+                    ),
+                    session_key.clone(),
+                    secure,
+                ))
                 .wrap(from_fn(compression::compress))
                 .wrap(from_fn(page_cache::serve_cached))
                 .wrap(from_fn(telemetry::request_context))
@@ -136,6 +202,28 @@ impl Application {
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
+}
+
+/// Sessions in our own store; the cookie (HttpOnly, SameSite=Lax, and `Secure` with the `__Host-`
+/// prefix over HTTPS) holds only the signed random key. Lifetimes are enforced by the store from
+/// the settings, so the cookie itself lasts as long as the browser keeps it.
+fn session_middleware(
+    store: crate::auth::session_store::DbSessionStore,
+    key: actix_web::cookie::Key,
+    secure: bool,
+) -> actix_session::SessionMiddleware<crate::auth::session_store::DbSessionStore> {
+    use crate::auth::session_store::{COOKIE, SECURE_COOKIE};
+    actix_session::SessionMiddleware::builder(store, key)
+        .cookie_name(if secure { SECURE_COOKIE } else { COOKIE }.to_owned())
+        .cookie_secure(secure)
+        .cookie_http_only(true)
+        .cookie_same_site(actix_web::cookie::SameSite::Lax)
+        .cookie_path("/".to_owned())
+        .session_lifecycle(
+            actix_session::config::PersistentSession::default()
+                .session_ttl(actix_web::cookie::time::Duration::days(30)),
+        )
+        .build()
 }
 
 /// Turns off Nagle's algorithm on a new connection, so small writes leave at once.

@@ -22,9 +22,9 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse, web};
 use tracing_subscriber::EnvFilter;
 
-use crate::error::AppError;
-use crate::routes::errors::error_page;
+use crate::error::{AppError, ErrorMessage};
 use crate::views::AppState;
+use crate::views::error_page::error_page;
 
 /// Sends log lines to standard error, filtered by `RUST_LOG` (default `info`). Lines are gathered
 /// in a buffer and written in batches, at least every [`FLUSH_EVERY`] and whenever the buffer
@@ -152,7 +152,7 @@ pub async fn request_context(
     let status = res.status();
     if status.is_server_error() {
         let cause = res.response().error().map(describe).unwrap_or_default();
-        let (method, path) = (res.request().method(), res.request().path());
+        let (method, path) = (res.request().method(), loggable_path(res.request().path()));
         tracing::error!(request_id = %id, %method, %path, status = status.as_u16(), "request failed: {cause}");
     }
     if (status.is_client_error() || status.is_server_error()) && is_empty(res.response().body()) {
@@ -164,7 +164,7 @@ pub async fn request_context(
     access_log(
         &id,
         res.request().method(),
-        res.request().path(),
+        &loggable_path(res.request().path()),
         status,
         started.elapsed(),
     );
@@ -203,6 +203,21 @@ fn access_log(
     let _ = BufferedStderr.write_all(line.as_bytes());
 }
 
+/// Paths that carry a one-time token from an email; the log shows them without it.
+const TOKEN_PATHS: &[&str] = &[
+    "/password/reset/",
+    "/verify-email/",
+    "/account/email/confirm/",
+];
+
+/// `path` as the log may show it: a token in it is replaced by `[token]`.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match TOKEN_PATHS.iter().find(|prefix| path.starts_with(**prefix)) {
+        Some(prefix) => format!("{prefix}[token]").into(),
+        None => path.into(),
+    }
+}
+
 /// The cause chain of a failure, for the log.
 fn describe(error: &Error) -> String {
     match error.as_error::<AppError>() {
@@ -223,7 +238,8 @@ fn with_error_page(res: ServiceResponse<BoxBody>, id: &RequestId) -> ServiceResp
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
         return ServiceResponse::new(req, old);
     };
-    let body = error_page(&state.site, status, id);
+    let custom = old.extensions().get::<ErrorMessage>().cloned();
+    let body = error_page(&state.site, status, custom.as_ref(), id.as_str());
     let mut page = HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -232,4 +248,22 @@ fn with_error_page(res: ServiceResponse<BoxBody>, id: &RequestId) -> ServiceResp
         page.headers_mut().insert(header::ALLOW, allow.clone());
     }
     ServiceResponse::new(req, page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn one_time_tokens_never_reach_the_log() {
+        assert_eq!(
+            loggable_path("/password/reset/abc123"),
+            "/password/reset/[token]"
+        );
+        assert_eq!(
+            loggable_path("/verify-email/abc123"),
+            "/verify-email/[token]"
+        );
+        assert_eq!(loggable_path("/articles/some-slug"), "/articles/some-slug");
+    }
 }

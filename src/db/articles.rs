@@ -3,7 +3,7 @@
 //! cannot reach a reader by any path.
 //!
 //! Lists are read in two steps: the ids of one page, a slice of the list kept in memory by
-//! [`super::lists`] (read from an index in list order by the SQL in [`list_sql`], whose query plans
+//! [`super::cache`] (read from an index in list order by the SQL in [`list_sql`], whose query plans
 //! a test checks), then the cards of those ids by primary key. The cost of a page does not grow
 //! with the number of articles, however deep the page.
 
@@ -11,7 +11,7 @@ use diesel::dsl;
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::lists::{self, ArticleLists, ListKey};
+use super::cache::{self, ContentCache, ListKey};
 use super::schema::{article_bodies, article_tags, articles, categories, users};
 use crate::domain::{SafeHtml, TocEntry};
 
@@ -20,7 +20,7 @@ pub const DRAFT: &str = "draft";
 pub const MEMBERS_ONLY: &str = "members";
 pub const PUBLIC: &str = "public";
 
-/// The SQL of the queries that read whole lists of ids, in list order, for [`super::lists`]. They
+/// The SQL of the queries that read whole lists of ids, in list order, for [`super::cache`]. They
 /// are text so that `EXPLAIN QUERY PLAN` can be checked for each (see `query_plans`): each must
 /// walk an index in list order, reading neither rows nor a sort.
 pub mod list_sql {
@@ -259,23 +259,23 @@ impl ArticleCard {
     /// page), and how many articles the list holds without it.
     pub fn page(
         conn: &mut SqliteConnection,
-        lists: &ArticleLists,
+        cache: &ContentCache,
         list: ListKey,
         skip: Option<i32>,
         offset: i64,
         limit: i64,
     ) -> QueryResult<(Vec<Self>, i64)> {
-        let ids = lists.get(conn, list)?;
-        let (page, total) = lists::page(&ids, skip, offset, limit);
+        let ids = cache.get(conn, list)?;
+        let (page, total) = cache::page(&ids, skip, offset, limit);
         Ok((Self::by_ids(conn, &page)?, total))
     }
 
     /// The article the home page leads with: the newest one marked featured, else the newest.
     pub fn featured(
         conn: &mut SqliteConnection,
-        lists: &ArticleLists,
+        cache: &ContentCache,
     ) -> QueryResult<Option<Self>> {
-        Ok(match lists.featured(conn)? {
+        Ok(match cache.featured(conn)? {
             Some(id) => Self::by_ids(conn, &[id])?.pop(),
             None => None,
         })
@@ -297,7 +297,7 @@ impl ArticleCard {
     /// index, so the cost does not grow with the size of a tag.
     pub fn related(
         conn: &mut SqliteConnection,
-        lists: &ArticleLists,
+        cache: &ContentCache,
         article: &ArticleDetail,
         tag_ids: &[i32],
         limit: usize,
@@ -311,7 +311,7 @@ impl ArticleCard {
             .into_iter()
             .chain(tag_ids.iter().copied().map(ListKey::Tag));
         for topic in topics {
-            let ids = lists.get(conn, topic)?;
+            let ids = cache.get(conn, topic)?;
             candidates.extend(ids.iter().take(PER_TOPIC));
         }
         candidates.retain(|id| *id != article.id);
@@ -479,4 +479,12 @@ pub(crate) fn lookup_queries() -> Vec<(&'static str, &'static str, String)> {
 /// How many articles the database holds, drafts included.
 pub fn count_all(conn: &mut SqliteConnection) -> QueryResult<i64> {
     articles::table.count().get_result(conn)
+}
+
+/// How many articles (drafts included) name this user as their author.
+pub fn count_by_author(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<i64> {
+    articles::table
+        .filter(articles::author_id.eq(user_id))
+        .count()
+        .get_result(conn)
 }

@@ -1,14 +1,14 @@
-//! The lists of published articles, as ids in list order, kept in memory: every article newest
-//! first, each category's and each tag's. A page of any list is then a slice, however deep the
-//! page, and the number of articles in it is the slice's length; only the ten cards of the page are
-//! read from the database.
+//! What pages read on every request and changes rarely, kept in memory: the lists of published
+//! articles (every article newest first, each category's and each tag's, as ids in list order) and
+//! the site settings. A page of any list is then a slice, however deep the page, and the number of
+//! articles in it is the slice's length; only the ten cards of the page are read from the database.
 //!
 //! A list is read (in index order, see [`super::articles::list_sql`]) the first time it is asked
 //! for and kept while the database's `content_version` stays the same. Triggers raise that number
-//! with every change to an article or its tags, from this process or any other (`guidepost
-//! import`), and every use of a list checks it first, so a list is never stale. The lists are
-//! read on the blocking pool, inside a query's closure; requests that find a list missing while
-//! another thread reads it wait for that read rather than repeat it.
+//! with every change to an article, its tags, a topic or a setting, from this process or any other
+//! (`guidepost import`), and every use checks it first, so nothing served is stale. Reads happen on
+//! the blocking pool, inside a query's closure; requests that find something missing while another
+//! thread reads it wait for that read rather than repeat it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,7 @@ use diesel::prelude::*;
 
 use super::articles::list_sql;
 use super::schema::content_version;
+use super::settings::SiteSettings;
 
 /// Which list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,9 +31,9 @@ pub enum ListKey {
 /// One list's ids, newest first.
 pub type Ids = Arc<[i32]>;
 
-/// The lists read so far in the current content version.
+/// What was read so far in the current content version.
 #[derive(Debug, Default)]
-pub struct ArticleLists {
+pub struct ContentCache {
     state: Mutex<Kept>,
 }
 
@@ -42,9 +43,10 @@ struct Kept {
     lists: HashMap<ListKey, Ids>,
     /// The article the home page leads with, once read.
     featured: Option<Option<i32>>,
+    settings: Option<SiteSettings>,
 }
 
-impl ArticleLists {
+impl ContentCache {
     /// The ids of list `key`, as of now.
     pub fn get(&self, conn: &mut SqliteConnection, key: ListKey) -> QueryResult<Ids> {
         let mut kept = self.current(conn)?;
@@ -72,6 +74,17 @@ impl ArticleLists {
             .copied();
         kept.featured = Some(featured);
         Ok(featured)
+    }
+
+    /// The site settings, as of now.
+    pub fn settings(&self, conn: &mut SqliteConnection) -> QueryResult<SiteSettings> {
+        let mut kept = self.current(conn)?;
+        if let Some(settings) = &kept.settings {
+            return Ok(settings.clone());
+        }
+        let settings = SiteSettings::load(conn)?;
+        kept.settings = Some(settings.clone());
+        Ok(settings)
     }
 
     /// The kept lists, emptied first when the content changed since they were read. The lock is

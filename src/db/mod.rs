@@ -8,12 +8,17 @@
 //! members' sign-ups are worth the fsync.
 
 pub mod articles;
-pub mod lists;
+pub mod cache;
+pub mod outbox;
 #[cfg(test)]
 mod query_plans;
 pub mod schema;
 pub mod search;
+pub mod sessions;
+pub mod settings;
 pub mod taxonomy;
+pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 use std::path::Path;

@@ -55,6 +55,58 @@ diesel::table! {
 }
 
 diesel::table! {
+    email_tokens (id) {
+        id -> Integer,
+        user_id -> Integer,
+        purpose -> Text,
+        token_hash -> Text,
+        new_email -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Integer,
+        user_id -> Nullable<Integer>,
+        kind -> Text,
+        to_address -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Integer,
+        key_hash -> Text,
+        user_id -> Integer,
+        state -> Text,
+        device -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     tags (id) {
         id -> Integer,
         slug -> Text,
@@ -62,6 +114,15 @@ diesel::table! {
         description -> Text,
         created_at -> Timestamp,
         published_articles -> Integer,
+    }
+}
+
+diesel::table! {
+    throttle_events (id) {
+        id -> Integer,
+        bucket -> Text,
+        key_hash -> Text,
+        at -> Timestamp,
     }
 }
 
@@ -80,6 +141,7 @@ diesel::table! {
         session_epoch -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        trial_reminder_sent_at -> Nullable<Timestamp>,
     }
 }
 
@@ -88,6 +150,9 @@ diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(articles -> categories (category_id));
 diesel::joinable!(articles -> users (author_id));
+diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(outbox -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     article_bodies,
@@ -95,6 +160,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     articles,
     categories,
     content_version,
+    email_tokens,
+    outbox,
+    sessions,
+    settings,
     tags,
+    throttle_events,
     users
 );

@@ -1,9 +1,17 @@
-//! The `users` table: authors today; members, editors and admins share it.
+//! The `users` table: authors, members, editors and admins share it. Members get a free trial
+//! when they sign up; editors and admins read everything.
 
 use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use time::PrimitiveDateTime;
 
-use super::schema::users;
+use super::schema::{email_tokens, outbox, sessions, throttle_events, users};
+use crate::domain::{DisplayName, Email};
+
+pub const MEMBER: &str = "member";
+pub const EDITOR: &str = "editor";
+pub const ADMIN: &str = "admin";
+pub const ACTIVE: &str = "active";
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
@@ -46,11 +54,258 @@ impl Author {
             .values(NewAuthor {
                 email: &email,
                 name: name.trim(),
-                role: "editor",
+                role: EDITOR,
                 created_at: now,
                 updated_at: now,
             })
             .returning(Self::as_returning())
             .get_result(conn)
+    }
+}
+
+/// A person who can log in, as the site sees them on every request. The password hash is read
+/// separately, only where a password is checked. Serialisable so that the session store can hand
+/// it to the request that loaded it (see `crate::auth::session_store`).
+#[derive(
+    Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize, serde::Deserialize,
+)]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct Member {
+    pub id: i32,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub status: String,
+    pub email_verified_at: Option<PrimitiveDateTime>,
+    pub trial_started_at: Option<PrimitiveDateTime>,
+    pub trial_ends_at: Option<PrimitiveDateTime>,
+    pub trial_reminder_sent_at: Option<PrimitiveDateTime>,
+    pub created_at: PrimitiveDateTime,
+    pub updated_at: PrimitiveDateTime,
+}
+
+/// A stored bcrypt hash. Never printed, serialised or logged.
+#[derive(Clone)]
+pub struct PasswordHash(pub String);
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash(redacted)")
+    }
+}
+
+/// What signing up stores.
+#[derive(Debug)]
+pub struct NewMember<'a> {
+    pub email: &'a Email,
+    pub name: &'a DisplayName,
+    pub password_hash: &'a PasswordHash,
+    pub trial_days: i64,
+}
+
+/// Why a member could not be created or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The email address belongs to another account (the unique index said so).
+    #[error("the email address is taken")]
+    EmailTaken,
+    #[error(transparent)]
+    Database(#[from] DieselError),
+}
+
+fn is_unique_violation(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+impl Member {
+    /// Editors and admins read everything, whatever their trial.
+    pub fn is_staff(&self) -> bool {
+        self.role == EDITOR || self.role == ADMIN
+    }
+
+    /// True while the trial runs at `now`.
+    pub fn trial_active(&self, now: PrimitiveDateTime) -> bool {
+        self.trial_ends_at.is_some_and(|end| end > now)
+    }
+
+    /// Members-only articles read in full for staff and for members whose trial runs.
+    pub fn can_read_members_only(&self, now: PrimitiveDateTime) -> bool {
+        self.is_staff() || self.trial_active(now)
+    }
+
+    pub fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<Self>> {
+        users::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn find_by_email(conn: &mut SqliteConnection, email: &Email) -> QueryResult<Option<Self>> {
+        users::table
+            .filter(users::email.eq(email.as_str()))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The member with this email and their password hash, if they have one.
+    pub fn with_password(
+        conn: &mut SqliteConnection,
+        email: &Email,
+    ) -> QueryResult<Option<(Self, Option<PasswordHash>)>> {
+        let found: Option<(Self, Option<String>)> = users::table
+            .filter(users::email.eq(email.as_str()))
+            .select((Self::as_select(), users::password_hash))
+            .first(conn)
+            .optional()?;
+        Ok(found.map(|(member, hash)| (member, hash.map(PasswordHash))))
+    }
+
+    pub fn password_hash(
+        conn: &mut SqliteConnection,
+        id: i32,
+    ) -> QueryResult<Option<PasswordHash>> {
+        users::table
+            .find(id)
+            .select(users::password_hash)
+            .first::<Option<String>>(conn)
+            .map(|hash| hash.map(PasswordHash))
+    }
+
+    /// Creates a member whose trial starts now. Two sign-ups racing for one address make one
+    /// account: the unique index refuses the second, reported as [`AccountError::EmailTaken`].
+    pub fn create(conn: &mut SqliteConnection, new: &NewMember<'_>) -> Result<Self, AccountError> {
+        let now = super::now();
+        let ends = now + time::Duration::days(new.trial_days);
+        diesel::insert_into(users::table)
+            .values((
+                users::email.eq(new.email.as_str()),
+                users::name.eq(new.name.as_str()),
+                users::password_hash.eq(&new.password_hash.0),
+                users::role.eq(MEMBER),
+                users::status.eq(ACTIVE),
+                users::trial_started_at.eq(now),
+                users::trial_ends_at.eq(ends),
+                users::created_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .map_err(|error| {
+                if is_unique_violation(&error) {
+                    AccountError::EmailTaken
+                } else {
+                    AccountError::Database(error)
+                }
+            })
+    }
+
+    pub fn set_name(conn: &mut SqliteConnection, id: i32, name: &DisplayName) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::name.eq(name.as_str()),
+                users::updated_at.eq(super::now()),
+            ))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Moves the account to a new, confirmed address.
+    pub fn set_email(
+        conn: &mut SqliteConnection,
+        id: i32,
+        email: &Email,
+    ) -> Result<(), AccountError> {
+        let now = super::now();
+        diesel::update(users::table.find(id))
+            .set((
+                users::email.eq(email.as_str()),
+                users::email_verified_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .map(drop)
+            .map_err(|error| {
+                if is_unique_violation(&error) {
+                    AccountError::EmailTaken
+                } else {
+                    AccountError::Database(error)
+                }
+            })
+    }
+
+    pub fn set_password_hash(
+        conn: &mut SqliteConnection,
+        id: i32,
+        hash: &PasswordHash,
+    ) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::password_hash.eq(&hash.0),
+                users::updated_at.eq(super::now()),
+            ))
+            .execute(conn)
+            .map(drop)
+    }
+
+    pub fn mark_email_verified(conn: &mut SqliteConnection, id: i32) -> QueryResult<()> {
+        let now = super::now();
+        diesel::update(
+            users::table
+                .find(id)
+                .filter(users::email_verified_at.is_null()),
+        )
+        .set((users::email_verified_at.eq(now), users::updated_at.eq(now)))
+        .execute(conn)
+        .map(drop)
+    }
+
+    /// Members whose trial ends within `days` of `now` and who have not had the reminder yet.
+    pub fn due_trial_reminder(
+        conn: &mut SqliteConnection,
+        now: PrimitiveDateTime,
+        days: i64,
+    ) -> QueryResult<Vec<Self>> {
+        users::table
+            .filter(users::trial_reminder_sent_at.is_null())
+            .filter(users::trial_ends_at.gt(now))
+            .filter(users::trial_ends_at.le(now + time::Duration::days(days)))
+            .filter(users::role.eq(MEMBER))
+            .filter(users::status.eq(ACTIVE))
+            .select(Self::as_select())
+            .load(conn)
+    }
+
+    pub fn mark_reminded(conn: &mut SqliteConnection, id: i32) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set(users::trial_reminder_sent_at.eq(super::now()))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Every account, newest first, for `guidepost users list`.
+    pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+        users::table
+            .order(users::id.desc())
+            .select(Self::as_select())
+            .load(conn)
+    }
+
+    /// Removes the member and everything personal hanging off them, in the caller's
+    /// transaction: sessions, one-time tokens and mail (by foreign key), and the throttle entries
+    /// counted against their address (`throttle_key` is the HMAC those entries are keyed by).
+    pub fn delete(conn: &mut SqliteConnection, id: i32, throttle_key: &str) -> QueryResult<()> {
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
+        diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(id))).execute(conn)?;
+        diesel::delete(outbox::table.filter(outbox::user_id.eq(id))).execute(conn)?;
+        diesel::delete(throttle_events::table.filter(throttle_events::key_hash.eq(throttle_key)))
+            .execute(conn)?;
+        diesel::delete(users::table.find(id))
+            .execute(conn)
+            .map(drop)
     }
 }

@@ -6,13 +6,15 @@ use askama::Template;
 use super::{PER_PAGE, page_number};
 use std::sync::Arc;
 
+use crate::auth::Visitor;
 use crate::db::articles::{ArticleCard, ArticleDetail};
-use crate::db::lists::ListKey;
+use crate::db::cache::ListKey;
 use crate::db::taxonomy::Tag;
 use crate::db::{self};
 use crate::domain::pagination::page_url;
 use crate::domain::{Pagination, SafeHtml, Slug, TocEntry};
 use crate::error::AppError;
+use crate::views::format::date_label;
 use crate::views::json_ld::JsonLd;
 use crate::views::{AppState, Layout, render};
 
@@ -28,18 +30,23 @@ struct ArticleListPage {
     total: i64,
 }
 
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    visitor: Visitor,
+) -> Result<HttpResponse, AppError> {
     let page = page_number(&req);
-    let lists = Arc::clone(&state.lists);
-    let (articles, total) = db::run(&state.pool, move |conn| {
-        Ok(ArticleCard::page(
+    let cache = Arc::clone(&state.cache);
+    let (articles, total, settings) = db::run(&state.pool, move |conn| {
+        let (articles, total) = ArticleCard::page(
             conn,
-            &lists,
+            &cache,
             ListKey::Newest,
             None,
             page.offset(PER_PAGE),
             PER_PAGE.into(),
-        )?)
+        )?;
+        Ok((articles, total, cache.settings(conn)?))
     })
     .await?;
     let pagination =
@@ -57,6 +64,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             "Every article on Guidepost, newest first: back-end development, databases, APIs, \
              security, testing and careers.",
         )
+        .with_visitor(&visitor, &settings)
         .in_section("articles"),
         articles,
         pagination,
@@ -77,36 +85,49 @@ struct ArticlePage {
     tags: Vec<Tag>,
     related: Vec<ArticleCard>,
     json_ld: JsonLd,
+    /// For a member whose trial ended: the day it did, said beside the teaser.
+    trial_ended_on: Option<String>,
+    /// `next=` back to this article, for the log-in and sign-up links of the teaser.
+    next_query: String,
 }
 
+/// `GET /articles/{slug}`. A members-only article reads in full for staff and for members whose
+/// trial runs, decided here at every request; others get its teaser.
 pub async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
+    visitor: Visitor,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&slug.into_inner()).map_err(|_| AppError::NotFound)?;
-    let lists = Arc::clone(&state.lists);
-    let (article, tags, related) = db::run(&state.pool, move |conn| {
+    let cache = Arc::clone(&state.cache);
+    let (article, tags, related, settings) = db::run(&state.pool, move |conn| {
         let article =
             ArticleDetail::find_published(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
         let tags = Tag::for_article(conn, article.id)?;
         let tag_ids: Vec<i32> = tags.iter().map(|t| t.id).collect();
-        let related = ArticleCard::related(conn, &lists, &article, &tag_ids, RELATED)?;
-        Ok((article, tags, related))
+        let related = ArticleCard::related(conn, &cache, &article, &tag_ids, RELATED)?;
+        Ok((article, tags, related, cache.settings(conn)?))
     })
     .await?;
 
     let site = &state.site;
-    let full_access = !article.is_members_only();
+    let now = db::now();
+    let member = visitor.member();
+    let full_access =
+        !article.is_members_only() || member.is_some_and(|m| m.can_read_members_only(now));
+    let trial_ended_on = member
+        .filter(|m| !full_access && !m.is_staff())
+        .and_then(|m| m.trial_ends_at)
+        .map(date_label);
+    let path = format!("/articles/{}", article.slug);
     let page = ArticlePage {
-        layout: Layout::new(
-            site,
-            &format!("/articles/{}", article.slug),
-            &article.title,
-            &article.summary,
-        )
-        .in_section("articles")
-        .article(),
+        trial_ended_on,
+        next_query: serde_urlencoded::to_string([("next", path.as_str())]).unwrap_or_default(),
+        layout: Layout::new(site, &path, &article.title, &article.summary)
+            .with_visitor(&visitor, &settings)
+            .in_section("articles")
+            .article(),
         body: full_access.then(|| article.body()),
         teaser: article.teaser(),
         toc: if full_access {

@@ -16,9 +16,10 @@ use crate::db::taxonomy::{Category, Tag};
 use crate::db::{self};
 use crate::domain::SafeHtml;
 use crate::error::AppError;
+use crate::etag::etag_for;
 use crate::page_cache::PageCache;
 use crate::views::format::rfc3339;
-use crate::views::{AppState, Site, conditional, etag_for, respond};
+use crate::views::{AppState, Site, conditional, respond};
 
 /// Entries in the feed.
 const FEED_ENTRIES: i64 = 20;

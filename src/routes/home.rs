@@ -6,7 +6,8 @@ use askama::Template;
 use super::{PER_PAGE, page_number};
 use std::sync::Arc;
 
-use crate::db::lists::ListKey;
+use crate::auth::Visitor;
+use crate::db::cache::ListKey;
 use crate::db::{self, articles::ArticleCard, taxonomy::Category};
 use crate::domain::Pagination;
 use crate::domain::pagination::page_url;
@@ -23,28 +24,35 @@ struct HomePage {
     categories: Vec<Category>,
 }
 
-pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn home(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    visitor: Visitor,
+) -> Result<HttpResponse, AppError> {
     let page = page_number(&req);
-    let lists = Arc::clone(&state.lists);
-    let (featured, latest, total, categories) = db::run(&state.pool, move |conn| {
-        let featured = ArticleCard::featured(conn, &lists)?;
+    let cache = Arc::clone(&state.cache);
+    let (featured, latest, total, categories, settings) = db::run(&state.pool, move |conn| {
+        let featured = ArticleCard::featured(conn, &cache)?;
         let skip = featured.as_ref().map(|f| f.id);
         let (latest, total) = ArticleCard::page(
             conn,
-            &lists,
+            &cache,
             ListKey::Newest,
             skip,
             page.offset(PER_PAGE),
             PER_PAGE.into(),
         )?;
-        Ok((featured, latest, total, Category::list_in_use(conn)?))
+        let categories = Category::list_in_use(conn)?;
+        Ok((featured, latest, total, categories, cache.settings(conn)?))
     })
     .await?;
     let pagination = Pagination::new("/", page, PER_PAGE, total).ok_or(AppError::NotFound)?;
     let path = page_url("/", page.get());
     let site = &state.site;
     let page = HomePage {
-        layout: Layout::new(site, &path, "", &site.description).in_section("home"),
+        layout: Layout::new(site, &path, "", &site.description)
+            .with_visitor(&visitor, &settings)
+            .in_section("home"),
         featured: featured.filter(|_| pagination.current == 1),
         latest,
         pagination,

@@ -1,10 +1,15 @@
 //! Every URL of the site, one module per area, wired in [`configure`] as one readable list.
 
+pub mod account;
+pub mod account_area;
+pub mod account_data;
 pub mod articles;
-pub mod errors;
+pub mod email_links;
 pub mod feeds;
+pub mod forms;
 pub mod health;
 pub mod home;
+pub mod pages;
 pub mod search;
 pub mod topics;
 
@@ -29,6 +34,50 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page("/sitemap.xml", feeds::sitemap))
         .service(page("/sitemap-{n}.xml", feeds::sitemap_part))
         .service(page("/robots.txt", feeds::robots))
+        .service(page("/privacy", pages::privacy))
+        .service(form("/signup", account::signup_form, account::signup))
+        .service(page("/welcome", account::welcome))
+        .service(form("/login", account::login_form, account::login))
+        .service(action("/logout", account::logout))
+        .service(page("/account", account_area::show))
+        .service(action("/account/profile", account_area::change_name))
+        .service(action("/account/email", account_area::change_email))
+        .service(action("/account/password", account_area::change_password))
+        .service(action(
+            "/account/verify-email",
+            account_area::resend_verification,
+        ))
+        .service(action(
+            "/account/sessions/end-others",
+            account_area::end_other_sessions,
+        ))
+        .service(action(
+            "/account/sessions/{id}/end",
+            account_area::end_session,
+        ))
+        .service(page("/account/export", account_data::export))
+        .service(action("/account/delete", account_data::delete))
+        .service(page("/account/deleted", pages::account_deleted))
+        .service(form(
+            "/account/email/confirm/{token}",
+            email_links::confirm_email_form,
+            email_links::confirm_email,
+        ))
+        .service(form(
+            "/verify-email/{token}",
+            email_links::verify_form,
+            email_links::verify,
+        ))
+        .service(form(
+            "/password/forgot",
+            email_links::forgot_form,
+            email_links::forgot,
+        ))
+        .service(form(
+            "/password/reset/{token}",
+            email_links::reset_form,
+            email_links::reset,
+        ))
         .service(page("/healthz", health::healthz))
         .service(page("/static/{path:.+}", assets::serve))
         .default_service(web::to(not_found));
@@ -46,6 +95,29 @@ where
             .guard(guard::Any(guard::Get()).or(guard::Head()))
             .to(handler),
     )
+}
+
+/// A form's address: GET and HEAD show it, POST submits it.
+fn form<G, GArgs, P, PArgs>(path: &str, show: G, submit: P) -> Resource
+where
+    G: actix_web::Handler<GArgs>,
+    GArgs: actix_web::FromRequest + 'static,
+    G::Output: actix_web::Responder + 'static,
+    P: actix_web::Handler<PArgs>,
+    PArgs: actix_web::FromRequest + 'static,
+    P::Output: actix_web::Responder + 'static,
+{
+    page(path, show).route(web::post().to(submit))
+}
+
+/// An address that only acts: POST, with a CSRF token.
+fn action<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path).route(web::post().to(handler))
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{PER_PAGE, page_number, query_param};
+use crate::auth::Visitor;
 use crate::db::search::{self, SearchHit};
 use crate::db::taxonomy::Category;
 use crate::db::{self};
@@ -30,19 +31,21 @@ struct SearchPage {
 pub async fn search(
     req: HttpRequest,
     state: web::Data<AppState>,
+    visitor: Visitor,
 ) -> Result<HttpResponse, AppError> {
     let query = SearchQuery::parse(&query_param(&req, "q").unwrap_or_default());
     let page = page_number(&req);
     let searched = !query.is_empty();
     let text = query.text().to_owned();
-    let (results, categories) = db::run(&state.pool, move |conn| {
+    let cache = std::sync::Arc::clone(&state.cache);
+    let (results, categories, settings) = db::run(&state.pool, move |conn| {
         let results = search::search(conn, &query, page.offset(PER_PAGE), PER_PAGE.into())?;
         let categories = if results.hits.is_empty() {
             Category::list_in_use(conn)?
         } else {
             Vec::new()
         };
-        Ok((results, categories))
+        Ok((results, categories, cache.settings(conn)?))
     })
     .await?;
     let search::SearchResults { hits, total } = results;
@@ -68,6 +71,7 @@ pub async fn search(
             &title,
             "Search every Guidepost article.",
         )
+        .with_visitor(&visitor, &settings)
         .in_section("search")
         .noindex(),
         query: text,
@@ -96,7 +100,7 @@ fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);

@@ -7,8 +7,10 @@ use askama::Template;
 use super::{PER_PAGE, page_number};
 use std::sync::Arc;
 
+use crate::auth::Visitor;
 use crate::db::articles::ArticleCard;
-use crate::db::lists::ListKey;
+use crate::db::cache::ListKey;
+use crate::db::settings::SiteSettings;
 use crate::db::taxonomy::{Category, Tag};
 use crate::db::{self};
 use crate::domain::pagination::page_url;
@@ -24,9 +26,18 @@ struct TopicsPage {
     tags: Vec<Tag>,
 }
 
-pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let (categories, tags) = db::run(&state.pool, |conn| {
-        Ok((Category::list_in_use(conn)?, Tag::list_in_use(conn)?))
+pub async fn index(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    visitor: Visitor,
+) -> Result<HttpResponse, AppError> {
+    let cache = Arc::clone(&state.cache);
+    let (categories, tags, settings) = db::run(&state.pool, move |conn| {
+        Ok((
+            Category::list_in_use(conn)?,
+            Tag::list_in_use(conn)?,
+            cache.settings(conn)?,
+        ))
     })
     .await?;
     let page = TopicsPage {
@@ -36,6 +47,7 @@ pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
             "Topics",
             "Browse Guidepost's articles by category and by tag.",
         )
+        .with_visitor(&visitor, &settings)
         .in_section("topics"),
         categories,
         tags,
@@ -67,21 +79,23 @@ struct Hub {
     description: String,
     articles: Vec<ArticleCard>,
     total: i64,
+    settings: SiteSettings,
 }
 
 pub async fn category(
     req: HttpRequest,
     state: web::Data<AppState>,
+    visitor: Visitor,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&slug.into_inner()).map_err(|_| AppError::NotFound)?;
     let page = page_number(&req);
-    let lists = Arc::clone(&state.lists);
+    let cache = Arc::clone(&state.cache);
     let hub = db::run(&state.pool, move |conn| {
         let category = Category::find_by_slug(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
         let (articles, total) = ArticleCard::page(
             conn,
-            &lists,
+            &cache,
             ListKey::Category(category.id),
             None,
             page.offset(PER_PAGE),
@@ -92,27 +106,29 @@ pub async fn category(
             base: format!("/categories/{}", category.slug),
             articles,
             total,
+            settings: cache.settings(conn)?,
             name: category.name,
             description: category.description,
         })
     })
     .await?;
-    render_hub(&req, &state, hub, page)
+    render_hub(&req, &state, &visitor, hub, page)
 }
 
 pub async fn tag(
     req: HttpRequest,
     state: web::Data<AppState>,
+    visitor: Visitor,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&slug.into_inner()).map_err(|_| AppError::NotFound)?;
     let page = page_number(&req);
-    let lists = Arc::clone(&state.lists);
+    let cache = Arc::clone(&state.cache);
     let hub = db::run(&state.pool, move |conn| {
         let tag = Tag::find_by_slug(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
         let (articles, total) = ArticleCard::page(
             conn,
-            &lists,
+            &cache,
             ListKey::Tag(tag.id),
             None,
             page.offset(PER_PAGE),
@@ -123,17 +139,19 @@ pub async fn tag(
             base: format!("/tags/{}", tag.slug),
             articles,
             total,
+            settings: cache.settings(conn)?,
             name: tag.name,
             description: tag.description,
         })
     })
     .await?;
-    render_hub(&req, &state, hub, page)
+    render_hub(&req, &state, &visitor, hub, page)
 }
 
 fn render_hub(
     req: &HttpRequest,
     state: &AppState,
+    visitor: &Visitor,
     hub: Hub,
     page: PageNumber,
 ) -> Result<HttpResponse, AppError> {
@@ -156,6 +174,7 @@ fn render_hub(
             &title,
             &meta_description,
         )
+        .with_visitor(visitor, &hub.settings)
         .in_section("topics"),
         kind: hub.kind,
         name: hub.name,

@@ -1,30 +1,38 @@
 //! What every page shares: the application state handlers receive ([`AppState`]: the database
-//! pool and the site's identity), the [`Layout`] each page struct carries for `base.html`, and
-//! [`render`], which turns a page into a response with an ETag so that a browser revalidating an
-//! unchanged page gets a `304 Not Modified`.
+//! pool, the site's identity, the content cache, the account machinery), the [`Layout`] each page
+//! struct carries for `base.html`, and [`render`], which turns a page into a response with an ETag
+//! so that a browser revalidating an unchanged page gets a `304 Not Modified`. The error page
+//! lives here too, used by the request middleware.
 
+pub mod error_page;
 pub mod format;
 pub mod json_ld;
 
 use std::sync::Arc;
 
 use actix_web::body::MessageBody;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::assets;
+use crate::auth::{Auth, Visitor};
 use crate::config::BaseUrl;
 use crate::db::DbPool;
-use crate::db::lists::ArticleLists;
+use crate::db::cache::ContentCache;
+use crate::db::settings::SiteSettings;
 use crate::error::AppError;
+use crate::etag::{etag_for, etag_matches};
 
 /// Shared state of the application, one per server.
 pub struct AppState {
     pub pool: DbPool,
     pub site: Site,
-    /// The lists of published articles, kept in memory while the content is unchanged.
-    pub lists: Arc<ArticleLists>,
+    /// Lists of published articles and the settings, kept in memory while the content is unchanged.
+    pub cache: Arc<ContentCache>,
+    pub auth: Auth,
+    /// Wakes the mail sender when a message was queued.
+    pub mail: Arc<tokio::sync::Notify>,
 }
 
 /// Who the site is. Shown in every page's header, title and meta tags.
@@ -66,6 +74,19 @@ pub struct Layout {
     pub css_url: &'static str,
     pub icon_url: &'static str,
     pub year: i32,
+    /// Set for a logged-in member: the header shows their account and a log-out button.
+    pub account: Option<AccountNav>,
+    /// A one-time message after an action ("Your name was changed.").
+    pub flash: Option<String>,
+    /// Length of the free trial, for the invitations.
+    pub trial_days: i64,
+}
+
+/// The header's account links for a logged-in member.
+#[derive(Debug, Clone)]
+pub struct AccountNav {
+    /// The token of the log-out form.
+    pub csrf_token: String,
 }
 
 impl Layout {
@@ -86,7 +107,23 @@ impl Layout {
             css_url: assets::url("css/site.css"),
             icon_url: assets::url("img/favicon.svg"),
             year: time::OffsetDateTime::now_utc().year(),
+            account: None,
+            flash: None,
+            trial_days: SiteSettings::default().trial_days,
         }
+    }
+
+    /// The page as `visitor` sees it: their account in the header, a message left for them, and
+    /// the trial length from the settings.
+    pub fn with_visitor(mut self, visitor: &Visitor, settings: &SiteSettings) -> Self {
+        self.trial_days = settings.trial_days;
+        if visitor.member().is_some() {
+            self.account = Some(AccountNav {
+                csrf_token: visitor.csrf_token(),
+            });
+            self.flash = visitor.take_flash();
+        }
+        self
     }
 
     pub fn in_section(mut self, section: &'static str) -> Self {
@@ -121,11 +158,6 @@ pub fn conditional(req: &HttpRequest, body: String, content_type: &'static str) 
     respond(req, body, &etag, content_type)
 }
 
-/// The weak ETag of a body.
-pub fn etag_for(body: &[u8]) -> String {
-    format!("W/\"{:016x}\"", content_hash(body))
-}
-
 /// [`conditional`] for a body whose ETag is already known.
 pub fn respond(
     req: &HttpRequest,
@@ -144,26 +176,4 @@ pub fn respond(
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(body)
-}
-
-/// True when the request's `If-None-Match` names `etag` (or `*`), compared weakly as `If-None-Match`
-/// requires: `W/"x"` and `"x"` match.
-pub fn etag_matches(req: &HttpRequest, etag: &str) -> bool {
-    let etag = etag.trim_start_matches("W/");
-    req.headers()
-        .get_all(header::IF_NONE_MATCH)
-        .filter_map(|value: &HeaderValue| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == etag || tag == "*")
-}
-
-/// FNV-1a, 64 bits: a fast, stable fingerprint for ETags and static file names (not for secrets).
-pub fn content_hash(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
 }

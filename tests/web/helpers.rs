@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
-use guidepost::config::{BaseUrl, Settings};
+use guidepost::config::{BaseUrl, Secret, Settings};
 use guidepost::page_cache::PageCache;
 use guidepost::startup::Application;
 use scraper::{Html, Selector};
@@ -36,6 +36,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         workers: 1,
         demo_content: true,
         page_cache_bytes: 8 * 1024 * 1024,
+        bcrypt_cost: 4,
+        signup_limit: 20,
+        secret_key: Some(Secret::new("test secret ".repeat(8))),
+        smtp_url: None,
+        mail_from: None,
     };
     adjust(&mut settings);
     let app = Application::build(settings).await.unwrap();

@@ -7,10 +7,12 @@
     reason = "a test that cannot go on should stop loudly"
 )]
 
+mod browser;
 mod cli;
 mod content;
 mod helpers;
 mod http;
+mod members;
 mod reading;
 mod scale;
 mod search;

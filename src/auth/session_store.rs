@@ -1,0 +1,191 @@
+//! The session store behind actix-session: sessions live in the `sessions` table, keyed by the
+//! SHA-256 of the random value the cookie carries, so the cookie holds nothing but that value and
+//! deleting a row ends the session at once.
+//!
+//! Loading a session also loads its member (one query, one trip to the blocking pool): the member
+//! is handed to the request as the `_member` entry of the session state, with `_session` (the
+//! row's id), and neither is ever stored. A session whose member was disabled or deleted, or that
+//! passed its idle or absolute lifetime, loads as none: the visitor is anonymous. Its last use is
+//! written at most once a minute.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::cookie::time::Duration as CookieDuration;
+
+use crate::db::cache::ContentCache;
+use crate::db::sessions::{Lifetimes, SessionRow};
+use crate::db::users::{ACTIVE, Member};
+use crate::db::{self, DbPool};
+
+/// The session cookie's name over plain HTTP...
+pub const COOKIE: &str = "guidepost_session";
+/// ...and over HTTPS, where the `__Host-` prefix makes browsers insist on `Secure`, `Path=/` and
+/// no `Domain`.
+pub const SECURE_COOKIE: &str = "__Host-guidepost_session";
+
+/// Session state entries filled in on load and never stored.
+pub const MEMBER: &str = "_member";
+pub const SESSION_ID: &str = "_session";
+/// Stored entries: the member's id, the device and the session's CSRF secret.
+pub const USER_ID: &str = "user_id";
+pub const DEVICE: &str = "device";
+pub const CSRF: &str = "csrf";
+/// A message for the next page (see `Visitor::flash`).
+pub const FLASH: &str = "flash";
+
+/// How often a session's last use is written, at most.
+const TOUCH_EVERY: time::Duration = time::Duration::minutes(1);
+
+pub struct DbSessionStore {
+    pool: DbPool,
+    cache: Arc<ContentCache>,
+}
+
+impl DbSessionStore {
+    pub fn new(pool: DbPool, cache: Arc<ContentCache>) -> Self {
+        Self { pool, cache }
+    }
+}
+
+/// The state as stored: without the entries filled in on load.
+fn stored(state: &HashMap<String, String>) -> String {
+    let kept: HashMap<&String, &String> =
+        state.iter().filter(|(k, _)| !k.starts_with('_')).collect();
+    serde_json::to_string(&kept).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn user_id(state: &HashMap<String, String>) -> Option<i32> {
+    state.get(USER_ID).and_then(|v| v.parse().ok())
+}
+
+fn device(state: &HashMap<String, String>) -> String {
+    state
+        .get(DEVICE)
+        .and_then(|v| serde_json::from_str::<String>(v).ok())
+        .unwrap_or_else(|| "A browser on an unknown system".to_owned())
+}
+
+impl SessionStore for DbSessionStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
+        let hash = super::token_hash(key.as_ref());
+        let cache = Arc::clone(&self.cache);
+        let found = db::run(&self.pool, move |conn| {
+            let settings = cache.settings(conn)?;
+            let now = db::now();
+            let idle = time::Duration::days(settings.session_idle_days);
+            let Some(row) = SessionRow::find_live(conn, &hash, now, idle)? else {
+                return Ok(None);
+            };
+            let Some(member) = Member::find(conn, row.user_id)?.filter(|m| m.status == ACTIVE)
+            else {
+                return Ok(None);
+            };
+            if now - row.last_seen_at >= TOUCH_EVERY {
+                SessionRow::touch(conn, row.id, now)?;
+            }
+            Ok(Some((row, member)))
+        })
+        .await
+        .map_err(|error| LoadError::Other(anyhow::anyhow!("cannot load the session: {error}")))?;
+        let Some((row, member)) = found else {
+            return Ok(None);
+        };
+        let mut state: HashMap<String, String> =
+            serde_json::from_str(&row.state).unwrap_or_default();
+        let member = serde_json::to_string(&member).map_err(|error| {
+            LoadError::Other(anyhow::anyhow!("cannot pass the member on: {error}"))
+        })?;
+        state.insert(MEMBER.to_owned(), member);
+        state.insert(SESSION_ID.to_owned(), row.id.to_string());
+        Ok(Some(state))
+    }
+
+    async fn save(
+        &self,
+        state: HashMap<String, String>,
+        _ttl: &CookieDuration,
+    ) -> Result<SessionKey, SaveError> {
+        let Some(user_id) = user_id(&state) else {
+            return Err(SaveError::Other(anyhow::anyhow!(
+                "only a member's session is stored"
+            )));
+        };
+        let key = super::random_hex(32);
+        let hash = super::token_hash(&key);
+        let device = device(&state);
+        let stored = stored(&state);
+        let cache = Arc::clone(&self.cache);
+        db::run(&self.pool, move |conn| {
+            let settings = cache.settings(conn)?;
+            let lifetimes = Lifetimes {
+                idle: time::Duration::days(settings.session_idle_days),
+                absolute: time::Duration::days(settings.session_absolute_days),
+            };
+            Ok(SessionRow::insert(
+                conn, &hash, user_id, &stored, &device, lifetimes,
+            )?)
+        })
+        .await
+        .map_err(|error| SaveError::Other(anyhow::anyhow!("cannot save the session: {error}")))?;
+        SessionKey::try_from(key).map_err(|error| SaveError::Other(error.into()))
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: HashMap<String, String>,
+        _ttl: &CookieDuration,
+    ) -> Result<SessionKey, UpdateError> {
+        let hash = super::token_hash(key.as_ref());
+        let stored = stored(&state);
+        // A session ended while this request ran stays ended: nothing is written for it.
+        db::run(&self.pool, move |conn| {
+            Ok(SessionRow::update_state(conn, &hash, &stored)?)
+        })
+        .await
+        .map_err(|error| {
+            UpdateError::Other(anyhow::anyhow!("cannot update the session: {error}"))
+        })?;
+        Ok(key)
+    }
+
+    async fn update_ttl(
+        &self,
+        _key: &SessionKey,
+        _ttl: &CookieDuration,
+    ) -> Result<(), anyhow::Error> {
+        // Lifetimes are enforced from the row's own times on every load.
+        Ok(())
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        let hash = super::token_hash(key.as_ref());
+        db::run(&self.pool, move |conn| {
+            Ok(SessionRow::delete_by_key(conn, &hash)?)
+        })
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot delete the session: {error}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_filled_in_on_load_are_never_stored() {
+        let state = HashMap::from([
+            (USER_ID.to_owned(), "7".to_owned()),
+            (
+                MEMBER.to_owned(),
+                "{\"email\":\"ana@example.com\"}".to_owned(),
+            ),
+            (SESSION_ID.to_owned(), "3".to_owned()),
+        ]);
+        let stored = stored(&state);
+        assert!(stored.contains("user_id") && !stored.contains("ana@example.com"));
+        assert_eq!(user_id(&state), Some(7));
+    }
+}

@@ -1,0 +1,136 @@
+//! The `outbox` table: mail waiting to go out, queued in the same transaction as the change that
+//! causes it and delivered by the background sender (`crate::mail`), with retries. Sent mail stays
+//! as a record a member's export shows, until the member is deleted.
+
+use diesel::prelude::*;
+use time::PrimitiveDateTime;
+
+use super::schema::outbox;
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub user_id: Option<i32>,
+    /// What kind of message (welcome, password reset, ...), for the record.
+    pub kind: &'static str,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// A queued message.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct Message {
+    pub id: i32,
+    pub user_id: Option<i32>,
+    pub kind: String,
+    pub to_address: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: PrimitiveDateTime,
+    pub sent_at: Option<PrimitiveDateTime>,
+}
+
+impl NewMessage {
+    /// Queues the message, due now.
+    pub fn queue(&self, conn: &mut SqliteConnection) -> QueryResult<()> {
+        let now = super::now();
+        diesel::insert_into(outbox::table)
+            .values((
+                outbox::user_id.eq(self.user_id),
+                outbox::kind.eq(self.kind),
+                outbox::to_address.eq(&self.to),
+                outbox::subject.eq(&self.subject),
+                outbox::body_text.eq(&self.text),
+                outbox::body_html.eq(&self.html),
+                outbox::next_attempt_at.eq(now),
+                outbox::created_at.eq(now),
+            ))
+            .execute(conn)
+            .map(drop)
+    }
+}
+
+impl Message {
+    /// Pending messages due at `now`, oldest first.
+    pub fn due(
+        conn: &mut SqliteConnection,
+        now: PrimitiveDateTime,
+        limit: i64,
+    ) -> QueryResult<Vec<Self>> {
+        outbox::table
+            .filter(outbox::status.eq(PENDING))
+            .filter(outbox::next_attempt_at.le(now))
+            .order(outbox::next_attempt_at.asc())
+            .limit(limit)
+            .select(Self::as_select())
+            .load(conn)
+    }
+
+    /// The earliest time a pending message is due, if any is pending.
+    pub fn next_due(conn: &mut SqliteConnection) -> QueryResult<Option<PrimitiveDateTime>> {
+        outbox::table
+            .filter(outbox::status.eq(PENDING))
+            .select(diesel::dsl::min(outbox::next_attempt_at))
+            .first(conn)
+    }
+
+    /// Records that the message went out, keeping `text` and `html` (the bodies with their
+    /// one-time links removed) as the record of it.
+    pub fn mark_sent(
+        conn: &mut SqliteConnection,
+        id: i32,
+        text: &str,
+        html: &str,
+    ) -> QueryResult<()> {
+        diesel::update(outbox::table.find(id))
+            .set((
+                outbox::status.eq(SENT),
+                outbox::body_text.eq(text),
+                outbox::body_html.eq(html),
+                outbox::sent_at.eq(super::now()),
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::last_error.eq(None::<String>),
+            ))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Records a failed attempt: tried again at `retry_at`, or marked failed for good when `None`.
+    pub fn mark_attempt_failed(
+        conn: &mut SqliteConnection,
+        id: i32,
+        error: &str,
+        retry_at: Option<PrimitiveDateTime>,
+    ) -> QueryResult<()> {
+        let status = if retry_at.is_some() { PENDING } else { FAILED };
+        diesel::update(outbox::table.find(id))
+            .set((
+                outbox::status.eq(status),
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::last_error.eq(error),
+                outbox::next_attempt_at.eq(retry_at.unwrap_or_else(super::now)),
+            ))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Every message sent, or to be sent, to a member.
+    pub fn for_user(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<Self>> {
+        outbox::table
+            .filter(outbox::user_id.eq(user_id))
+            .order(outbox::id.asc())
+            .select(Self::as_select())
+            .load(conn)
+    }
+}

@@ -1,0 +1,76 @@
+//! The `settings` table: what an administrator can change while the site runs. Missing or
+//! unreadable values fall back to the defaults here, so a bad row never stops the site.
+
+use diesel::prelude::*;
+
+use super::schema::settings;
+
+/// The settings the site runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteSettings {
+    /// Length of the free trial.
+    pub trial_days: i64,
+    /// False when sign-ups are closed.
+    pub signups_open: bool,
+    /// Sessions end after this many days without use...
+    pub session_idle_days: i64,
+    /// ...and after this many days in any case.
+    pub session_absolute_days: i64,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        Self {
+            trial_days: 14,
+            signups_open: true,
+            session_idle_days: 14,
+            session_absolute_days: 30,
+        }
+    }
+}
+
+impl SiteSettings {
+    pub fn load(conn: &mut SqliteConnection) -> QueryResult<Self> {
+        let rows: Vec<(String, String)> = settings::table
+            .select((settings::key, settings::value))
+            .load(conn)?;
+        let mut loaded = Self::default();
+        for (key, value) in rows {
+            let days = || {
+                value
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| (1..=3650).contains(d))
+            };
+            match key.as_str() {
+                "trial_days" => loaded.trial_days = days().unwrap_or(loaded.trial_days),
+                "signups_open" => loaded.signups_open = value.trim() != "false",
+                "session_idle_days" => {
+                    loaded.session_idle_days = days().unwrap_or(loaded.session_idle_days);
+                }
+                "session_absolute_days" => {
+                    loaded.session_absolute_days = days().unwrap_or(loaded.session_absolute_days);
+                }
+                _ => {}
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Stores one setting.
+    pub fn set(conn: &mut SqliteConnection, key: &str, value: &str) -> QueryResult<()> {
+        let now = super::now();
+        diesel::insert_into(settings::table)
+            .values((
+                settings::key.eq(key),
+                settings::value.eq(value),
+                settings::updated_at.eq(now),
+            ))
+            .on_conflict(settings::key)
+            .do_update()
+            .set((settings::value.eq(value), settings::updated_at.eq(now)))
+            .execute(conn)
+            .map(drop)
+    }
+}

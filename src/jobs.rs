@@ -1,0 +1,127 @@
+//! Work that runs beside the web server, on its own task: delivering queued mail (woken at once
+//! when a handler queues some, and every few seconds anyway), sending trial-ending reminders, and
+//! sweeping expired sessions, tokens and throttle entries. Everything it does goes through the
+//! database, so a restart loses nothing: what was queued is still queued.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::BaseUrl;
+use crate::db::cache::ContentCache;
+use crate::db::outbox::Message;
+use crate::db::sessions::SessionRow;
+use crate::db::tokens::EmailToken;
+use crate::db::users::Member;
+use crate::db::{self, DbPool};
+use crate::mail::{self, Mailer, messages};
+
+/// The longest the sender sleeps when nobody wakes it.
+const POLL: Duration = Duration::from_secs(5);
+/// How often reminders are looked for, and expired rows swept.
+const HOUSEKEEPING: Duration = Duration::from_secs(60);
+/// Attempts before a message is marked failed for good.
+const MAX_ATTEMPTS: i32 = 8;
+/// A reminder goes out this many days before a trial ends.
+pub const REMINDER_DAYS: i64 = 3;
+
+/// What the background task needs.
+pub struct Jobs {
+    pub pool: DbPool,
+    pub cache: Arc<ContentCache>,
+    pub mailer: Mailer,
+    pub wake: Arc<tokio::sync::Notify>,
+    pub base_url: BaseUrl,
+    pub site_name: String,
+}
+
+impl Jobs {
+    /// Runs until the task is dropped with the server's runtime.
+    pub async fn run(self) {
+        let mut last_housekeeping: Option<std::time::Instant> = None;
+        loop {
+            if last_housekeeping.is_none_or(|at| at.elapsed() >= HOUSEKEEPING) {
+                last_housekeeping = Some(std::time::Instant::now());
+                if let Err(error) = self.housekeeping().await {
+                    tracing::warn!("background housekeeping failed: {error:#}");
+                }
+            }
+            if let Err(error) = self.deliver().await {
+                tracing::warn!("the mail sender failed: {error:#}");
+            }
+            let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
+        }
+    }
+
+    /// Sends every message that is due.
+    async fn deliver(&self) -> anyhow::Result<()> {
+        loop {
+            let due = db::run(&self.pool, |conn| Ok(Message::due(conn, db::now(), 20)?)).await?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            for message in due {
+                let outcome = self.mailer.send(&message).await;
+                let id = message.id;
+                let attempts = message.attempts + 1;
+                match outcome {
+                    Ok(()) => {
+                        let text = mail::redact_links(&message.body_text);
+                        let html = mail::redact_links(&message.body_html);
+                        db::run(&self.pool, move |conn| {
+                            Ok(Message::mark_sent(conn, id, &text, &html)?)
+                        })
+                        .await?;
+                    }
+                    Err(reason) => {
+                        let retry_at = (attempts < MAX_ATTEMPTS).then(|| {
+                            // 30 s, 1 min, 2 min, ... up to an hour.
+                            let wait = 30_i64.saturating_mul(1 << attempts.min(7)).min(3_600);
+                            db::now() + time::Duration::seconds(wait)
+                        });
+                        tracing::warn!(
+                            message = id,
+                            attempts,
+                            "a message could not be sent{}: {reason}",
+                            if retry_at.is_some() {
+                                ", will try again"
+                            } else {
+                                ", giving up"
+                            }
+                        );
+                        db::run(&self.pool, move |conn| {
+                            Ok(Message::mark_attempt_failed(conn, id, &reason, retry_at)?)
+                        })
+                        .await?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues trial reminders and sweeps expired rows.
+    async fn housekeeping(&self) -> anyhow::Result<()> {
+        let cache = Arc::clone(&self.cache);
+        let account_url = self.base_url.join("/account");
+        let site_name = self.site_name.clone();
+        let reminded = db::run(&self.pool, move |conn| {
+            let now = db::now();
+            let due = Member::due_trial_reminder(conn, now, REMINDER_DAYS)?;
+            for member in &due {
+                conn.immediate_transaction(|conn| {
+                    messages::trial_reminder(&site_name, member, &account_url).queue(conn)?;
+                    Member::mark_reminded(conn, member.id)
+                })?;
+            }
+            let settings = cache.settings(conn)?;
+            SessionRow::sweep(conn, now, time::Duration::days(settings.session_idle_days))?;
+            EmailToken::sweep(conn, now - time::Duration::days(1))?;
+            crate::db::throttle::sweep(conn, now - time::Duration::days(1))?;
+            Ok(due.len())
+        })
+        .await?;
+        if reminded > 0 {
+            tracing::info!("queued {reminded} trial reminder(s)");
+        }
+        Ok(())
+    }
+}

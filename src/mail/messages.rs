@@ -1,0 +1,211 @@
+//! The mail Guidepost sends, each as plain text and simple HTML. Every link opens a page with a
+//! button; only that button acts, so a mail scanner following links uses nothing up.
+
+use crate::db::outbox::NewMessage;
+use crate::db::users::Member;
+use crate::domain::Email;
+use crate::views::format::date_label;
+
+/// Escapes text for the HTML part.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A message of paragraphs, with at most one link, written as text and as HTML.
+fn compose(
+    kind: &'static str,
+    member: &Member,
+    to: &str,
+    subject: String,
+    paragraphs: &[String],
+    link: Option<(&str, &str)>,
+    site_name: &str,
+) -> NewMessage {
+    let greeting = format!("Hello {},", member.name);
+    let mut text = format!("{greeting}\n\n");
+    let mut html = format!(
+        "<!DOCTYPE html><html><body style=\"font-family: sans-serif; line-height: 1.5\"><p>{}</p>",
+        escape(&greeting)
+    );
+    for paragraph in paragraphs {
+        text.push_str(paragraph);
+        text.push_str("\n\n");
+        html.push_str(&format!("<p>{}</p>", escape(paragraph)));
+    }
+    if let Some((label, url)) = link {
+        text.push_str(&format!("{label}:\n{url}\n\n"));
+        html.push_str(&format!(
+            "<p><a href=\"{}\">{}</a></p>",
+            escape(url),
+            escape(label)
+        ));
+    }
+    text.push_str(&format!("— {site_name}\n"));
+    html.push_str(&format!("<p>— {}</p></body></html>", escape(site_name)));
+    NewMessage {
+        user_id: Some(member.id),
+        kind,
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    }
+}
+
+/// Sent at sign-up: the trial's end and the link that confirms the address.
+pub fn welcome(site_name: &str, member: &Member, link: &str) -> NewMessage {
+    let ends = member.trial_ends_at.map(date_label).unwrap_or_default();
+    compose(
+        "welcome",
+        member,
+        &member.email,
+        format!("Welcome to {site_name}: confirm your address"),
+        &[
+            format!(
+                "Your free trial of {site_name} has started. Every members-only guide reads in \
+                 full until {ends}."
+            ),
+            "Please confirm that this address is yours: open the link below and press the \
+             button on the page. If you did not sign up, ignore this message."
+                .to_owned(),
+        ],
+        Some(("Confirm your address", link)),
+        site_name,
+    )
+}
+
+/// Sent when a member asks for a new confirmation link.
+pub fn verify_email(site_name: &str, member: &Member, link: &str) -> NewMessage {
+    compose(
+        "verify_email",
+        member,
+        &member.email,
+        format!("Confirm your address for {site_name}"),
+        &[
+            "Open the link below and press the button on the page to confirm your address."
+                .to_owned(),
+        ],
+        Some(("Confirm your address", link)),
+        site_name,
+    )
+}
+
+/// Sent from "forgot your password": works for an hour, once.
+pub fn password_reset(site_name: &str, member: &Member, link: &str) -> NewMessage {
+    compose(
+        "password_reset",
+        member,
+        &member.email,
+        format!("Reset your {site_name} password"),
+        &[
+            "Someone, probably you, asked to reset the password of your account. Open the link \
+             below within an hour to choose a new one; it works once."
+                .to_owned(),
+            "If you did not ask, ignore this message: your password stays as it is.".to_owned(),
+        ],
+        Some(("Choose a new password", link)),
+        site_name,
+    )
+}
+
+/// Sent to the new address when a member asks to change theirs.
+pub fn confirm_new_email(site_name: &str, member: &Member, new: &Email, link: &str) -> NewMessage {
+    compose(
+        "email_change_confirm",
+        member,
+        new.as_str(),
+        format!("Confirm your new address for {site_name}"),
+        &[format!(
+            "You asked to use {new} for your {site_name} account. Open the link below within a \
+             day and press the button to make the change."
+        )],
+        Some(("Use this address", link)),
+        site_name,
+    )
+}
+
+/// Sent to the old address at the same time, so a member notices a change they did not ask for.
+pub fn email_change_notice(site_name: &str, member: &Member, new: &Email) -> NewMessage {
+    compose(
+        "email_change_notice",
+        member,
+        &member.email,
+        format!("Your {site_name} address is about to change"),
+        &[
+            format!(
+                "Someone signed in to your account asked to change its address to {new}. It \
+                 changes only when the link we sent there is followed."
+            ),
+            "If this was not you, change your password now: that also signs out every other \
+             device."
+                .to_owned(),
+        ],
+        None,
+        site_name,
+    )
+}
+
+/// Sent once, three days before a trial ends.
+pub fn trial_reminder(site_name: &str, member: &Member, account_url: &str) -> NewMessage {
+    let ends = member.trial_ends_at.map(date_label).unwrap_or_default();
+    compose(
+        "trial_reminder",
+        member,
+        &member.email,
+        format!("Your {site_name} trial ends on {ends}"),
+        &[
+            format!(
+                "A reminder: your free trial ends on {ends}. Until then every members-only guide \
+                 reads in full; afterwards they show their opening only."
+            ),
+            "There is nothing to cancel and nothing to pay.".to_owned(),
+        ],
+        Some(("Your account", account_url)),
+        site_name,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(name: &str) -> Member {
+        let now = crate::db::now();
+        Member {
+            id: 1,
+            email: "ana@example.com".to_owned(),
+            name: name.to_owned(),
+            role: "member".to_owned(),
+            status: "active".to_owned(),
+            email_verified_at: None,
+            trial_started_at: Some(now),
+            trial_ends_at: Some(now),
+            trial_reminder_sent_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn names_in_mail_are_escaped_in_the_html_part() {
+        let message = welcome(
+            "Guidepost",
+            &member("<b>Ana</b>"),
+            "https://x.example/verify-email/t",
+        );
+        assert!(message.html.contains("&lt;b&gt;Ana&lt;/b&gt;"));
+        assert!(message.text.contains("<b>Ana</b>"));
+        assert!(message.text.contains("https://x.example/verify-email/t"));
+    }
+}

@@ -1,0 +1,148 @@
+//! Outgoing mail. Messages are queued in the `outbox` table in the same transaction as the change
+//! that causes them, and a background sender (see [`crate::jobs`]) delivers them: by SMTP through
+//! lettre when `GUIDEPOST_SMTP_URL` is set, otherwise by writing the whole message, link included,
+//! to the log so a person running the site locally can follow it. A message that fails is tried
+//! again later, with a growing wait, and marked failed with the reason after several attempts.
+
+pub mod messages;
+
+use anyhow::Context;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::config::{BaseUrl, Secret};
+use crate::db::outbox::Message;
+
+/// Where messages go.
+pub enum Mailer {
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+    /// No SMTP server configured: messages are written to the log.
+    Log,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Smtp { from, .. } => write!(f, "Mailer::Smtp(from {from})"),
+            Self::Log => f.write_str("Mailer::Log"),
+        }
+    }
+}
+
+impl Mailer {
+    /// The mailer the settings ask for. Call it inside the async runtime (the SMTP connection
+    /// pool starts there).
+    pub fn new(
+        smtp_url: Option<&Secret>,
+        from: Option<&str>,
+        base_url: &BaseUrl,
+        site_name: &str,
+    ) -> anyhow::Result<Self> {
+        let Some(url) = smtp_url else {
+            return Ok(Self::Log);
+        };
+        let from = match from {
+            Some(from) => from
+                .parse::<Mailbox>()
+                .map_err(|_| anyhow::anyhow!("--mail-from {from:?} is not an address such as \"Guidepost <hello@example.com>\""))?,
+            None => {
+                let host = base_url
+                    .as_str()
+                    .split("://")
+                    .nth(1)
+                    .and_then(|h| h.split(':').next())
+                    .unwrap_or("localhost");
+                format!("{site_name} <no-reply@{host}>")
+                    .parse::<Mailbox>()
+                    .context("cannot make a sender address from the base URL; set --mail-from")?
+            }
+        };
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
+            .map_err(|_| anyhow::anyhow!("GUIDEPOST_SMTP_URL is not an SMTP URL such as smtps://user:password@smtp.example.com"))?
+            .build();
+        Ok(Self::Smtp { transport, from })
+    }
+
+    /// Delivers one message; the error says why not, without any secret.
+    pub async fn send(&self, message: &Message) -> Result<(), String> {
+        match self {
+            Self::Log => {
+                tracing::info!(
+                    "mail (not sent: no SMTP server is configured)\nTo: {}\nSubject: {}\n\n{}",
+                    message.to_address,
+                    message.subject,
+                    message.body_text
+                );
+                Ok(())
+            }
+            Self::Smtp { transport, from } => {
+                let to: Mailbox = message
+                    .to_address
+                    .parse()
+                    .map_err(|_| "the recipient's address cannot be used".to_owned())?;
+                let email = lettre::Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject(&message.subject)
+                    .multipart(MultiPart::alternative_plain_html(
+                        message.body_text.clone(),
+                        message.body_html.clone(),
+                    ))
+                    .map_err(|error| format!("the message cannot be built: {error}"))?;
+                transport.send(email).await.map(drop).map_err(|error| {
+                    format!("the SMTP server refused or could not be reached: {error}")
+                })
+            }
+        }
+    }
+}
+
+/// Paths of one-time links in mail.
+const LINK_PATHS: &[&str] = &[
+    "/verify-email/",
+    "/password/reset/",
+    "/account/email/confirm/",
+];
+
+/// `text` with the token of every one-time link replaced, for keeping a message after it was sent
+/// and for showing it in a member's export: the link did its work in the mail itself.
+pub fn redact_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((at, path)) = LINK_PATHS
+        .iter()
+        .filter_map(|path| rest.find(path).map(|at| (at, *path)))
+        .min_by_key(|(at, _)| *at)
+    {
+        let token_start = at + path.len();
+        out.push_str(&rest[..token_start]);
+        let token_len = rest[token_start..]
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(rest.len() - token_start);
+        if token_len > 0 {
+            out.push_str("[removed]");
+        }
+        rest = &rest[token_start + token_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_links;
+
+    #[test]
+    fn tokens_in_links_are_removed_and_the_rest_kept() {
+        let text = "Open https://x.example/verify-email/ab12cd34 now.\n<a href=\"https://x.example/password/reset/ffee\">";
+        let redacted = redact_links(text);
+        assert_eq!(
+            redacted,
+            "Open https://x.example/verify-email/[removed] now.\n<a href=\"https://x.example/password/reset/[removed]\">"
+        );
+        assert_eq!(redact_links("no links here"), "no links here");
+    }
+}

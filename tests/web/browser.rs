@@ -1,0 +1,424 @@
+//! A browser for the member tests: it keeps cookies, follows redirects, and submits forms with
+//! every field they carry (the CSRF token included), as a person's browser does. Also a real SMTP
+//! server (mailin's state machine on a TCP socket) that keeps what it receives.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use diesel::prelude::*;
+
+use crate::helpers::{Page, TestApp, sel};
+
+pub const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: RefCell<BTreeMap<String, String>>,
+    user_agent: &'static str,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Self::with_agent(app, FIREFOX)
+    }
+
+    pub fn with_agent(app: &'a TestApp, user_agent: &'static str) -> Self {
+        Self {
+            app,
+            cookies: RefCell::new(BTreeMap::new()),
+            user_agent,
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.borrow().get(name).cloned()
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies
+            .borrow_mut()
+            .insert(name.to_owned(), value.to_owned());
+    }
+
+    pub fn forget_cookies(&self) {
+        self.cookies.borrow_mut().clear();
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .borrow()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&self, page: &Page) {
+        for value in page.headers.get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            let removed = attributes.to_lowercase().contains("max-age=0");
+            let mut cookies = self.cookies.borrow_mut();
+            if removed {
+                cookies.remove(name.trim());
+            } else {
+                cookies.insert(name.trim().to_owned(), value.trim().to_owned());
+            }
+        }
+    }
+
+    fn request(&self, method: &str, path: &str) -> awc::ClientRequest {
+        let mut request = self
+            .app
+            .client()
+            .request(
+                method.parse().unwrap(),
+                format!("{}{path}", self.app.origin),
+            )
+            .insert_header(("User-Agent", self.user_agent));
+        let cookies = self.cookie_header();
+        if !cookies.is_empty() {
+            request = request.insert_header(("Cookie", cookies));
+        }
+        request
+    }
+
+    /// One GET, no redirect followed.
+    pub async fn get(&self, path: &str) -> Page {
+        let page = self.app.request(self.request("GET", path), path).await;
+        self.keep_cookies(&page);
+        page
+    }
+
+    /// One POST of `fields`, no redirect followed.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut response = self.request("POST", path).send_form(&fields).await.unwrap();
+        let body = response.body().limit(4 * 1024 * 1024).await.unwrap();
+        let page = Page {
+            path: path.to_owned(),
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        };
+        self.keep_cookies(&page);
+        page
+    }
+
+    /// Follows redirects from `page` as a browser does, with GETs.
+    pub async fn follow_redirects(&self, mut page: Page) -> Page {
+        for _ in 0..5 {
+            if !page.status.is_redirection() || page.status == StatusCode::NOT_MODIFIED {
+                return page;
+            }
+            let location = page.header("location").unwrap().to_owned();
+            page = self.get(&location).await;
+        }
+        panic!("too many redirects from {}", page.path);
+    }
+
+    /// GET `path`, following redirects.
+    pub async fn visit(&self, path: &str) -> Page {
+        let page = self.get(path).await;
+        self.follow_redirects(page).await
+    }
+
+    /// The fields the form matching `form` would send: every named input (a checkbox only when
+    /// ticked), then `values` in place of theirs (an empty value unticks a checkbox) or added.
+    pub fn form_fields(
+        page: &Page,
+        form: &str,
+        values: &[(&str, &str)],
+    ) -> (String, Vec<(String, String)>) {
+        let doc = page.doc();
+        let form_el = doc
+            .select(&sel(form))
+            .next()
+            .unwrap_or_else(|| panic!("no form {form:?} on {}", page.path));
+        assert_eq!(form_el.value().attr("method"), Some("post"), "{form}");
+        let action = form_el.value().attr("action").unwrap().to_owned();
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for input in form_el.select(&sel("input[name]")) {
+            let el = input.value();
+            let name = el.attr("name").unwrap().to_owned();
+            let value = el.attr("value").unwrap_or_default().to_owned();
+            if el.attr("type") == Some("checkbox") && el.attr("checked").is_none() {
+                continue;
+            }
+            fields.push((name, value));
+        }
+        for (name, value) in values {
+            fields.retain(|(n, _)| n != name);
+            if !value.is_empty() || !is_checkbox(&form_el, name) {
+                fields.push(((*name).to_owned(), (*value).to_owned()));
+            }
+        }
+        (action, fields)
+    }
+
+    /// Fills in and submits a form of `page`, following the redirect after it.
+    pub async fn submit(&self, page: &Page, form: &str, values: &[(&str, &str)]) -> Page {
+        let (action, fields) = Self::form_fields(page, form, values);
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let answer = self.post(&action, &pairs).await;
+        self.follow_redirects(answer).await
+    }
+
+    /// Signs up through the form, from the sign-up page; returns the page landed on.
+    pub async fn sign_up(&self, name: &str, email: &str, password: &str) -> Page {
+        let form = self.visit("/signup").await;
+        self.submit(
+            &form,
+            "form[action='/signup']",
+            &[
+                ("name", name),
+                ("email", email),
+                ("password", password),
+                ("password_confirm", password),
+                ("consent", "yes"),
+            ],
+        )
+        .await
+    }
+
+    /// Logs in through the form; returns the page landed on.
+    pub async fn log_in(&self, email: &str, password: &str) -> Page {
+        let form = self.visit("/login").await;
+        self.submit(
+            &form,
+            "form[action='/login']",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Presses the header's log-out button on `page`.
+    pub async fn log_out(&self, page: &Page) -> Page {
+        self.submit(page, "form[action='/logout']", &[]).await
+    }
+}
+
+fn is_checkbox(form: &scraper::ElementRef<'_>, name: &str) -> bool {
+    form.select(&sel(&format!("input[name='{name}']")))
+        .any(|el| el.value().attr("type") == Some("checkbox"))
+}
+
+/// A connection to the test app's database, for arranging and checking what pages cannot show.
+pub fn database(app: &TestApp) -> SqliteConnection {
+    let mut conn = SqliteConnection::establish(app.database.to_str().unwrap()).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA busy_timeout = 5000;")
+        .unwrap();
+    conn
+}
+
+/// Runs SQL against the test app's database.
+pub fn sql(app: &TestApp, statement: &str) {
+    diesel::connection::SimpleConnection::batch_execute(&mut database(app), statement).unwrap();
+}
+
+/// A count from the test app's database.
+pub fn count(app: &TestApp, query: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(query)
+        .get_result::<N>(&mut database(app))
+        .unwrap()
+        .n
+}
+
+/// A real SMTP server on 127.0.0.1 that accepts every message and keeps it.
+pub struct MailServer {
+    pub port: u16,
+    received: Arc<Mutex<Vec<String>>>,
+}
+
+struct Keep {
+    current: Vec<u8>,
+    received: Arc<Mutex<Vec<String>>>,
+}
+
+impl mailin::Handler for Keep {
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> mailin::Response {
+        let message = String::from_utf8_lossy(&std::mem::take(&mut self.current)).into_owned();
+        self.received.lock().unwrap().push(message);
+        mailin::response::OK
+    }
+}
+
+impl MailServer {
+    pub fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&received);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let kept = Arc::clone(&kept);
+                std::thread::spawn(move || {
+                    let peer = stream.peer_addr().unwrap().ip();
+                    let mut session = mailin::SessionBuilder::new("mail.test").build(
+                        peer,
+                        Keep {
+                            current: Vec::new(),
+                            received: kept,
+                        },
+                    );
+                    let mut writer = stream.try_clone().unwrap();
+                    session.greeting().write_to(&mut writer).unwrap();
+                    let mut reader = BufReader::new(stream);
+                    let mut line = Vec::new();
+                    loop {
+                        line.clear();
+                        if reader.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let response = session.process(&line);
+                        match response.action {
+                            mailin::Action::Reply => response.write_to(&mut writer).unwrap(),
+                            mailin::Action::Close => {
+                                let _ = response.write_to(&mut writer);
+                                let _ = writer.flush();
+                                return;
+                            }
+                            mailin::Action::NoReply => {}
+                            _ => {}
+                        }
+                    }
+                });
+            }
+        });
+        Self { port, received }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The text of the first message to `to` whose subject contains `subject`, waiting up to ten
+    /// seconds for it; transfer encodings undone.
+    pub fn wait_for(&self, to: &str, subject: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(found) = self
+                .received
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|m| m.contains(&format!("To: {to}")) && decode_mime(m).contains(subject))
+            {
+                return decode_mime(found);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no mail to {to} about {subject:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn received(&self) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| decode_mime(m))
+            .collect()
+    }
+}
+
+/// A message with its quoted-printable and base64 parts decoded, good enough to read links.
+pub fn decode_mime(raw: &str) -> String {
+    let mut out = String::new();
+    let mut base64_part = false;
+    let mut body = String::new();
+    for line in raw.lines() {
+        let lower = line.to_lowercase();
+        if lower.starts_with("content-transfer-encoding:") {
+            out.push_str(&decode_base64(&body));
+            body.clear();
+            base64_part = lower.contains("base64");
+            continue;
+        }
+        if base64_part && !line.starts_with("--") && !line.contains(':') {
+            body.push_str(line.trim());
+            continue;
+        }
+        if base64_part && line.starts_with("--") {
+            out.push_str(&decode_base64(&body));
+            body.clear();
+            base64_part = false;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(&decode_base64(&body));
+    decode_quoted_printable(&out)
+}
+
+fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn decode_base64(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for byte in text.bytes() {
+        let Some(value) = ALPHABET.iter().position(|b| *b == byte) else {
+            continue;
+        };
+        bits = (bits << 6) | value as u32;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The first link in `text` that starts with `prefix`, as a path on the site.
+pub fn link_in(text: &str, origin: &str, prefix: &str) -> String {
+    let start = text
+        .find(&format!("{origin}{prefix}"))
+        .unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
+    let link: String = text[start + origin.len()..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+        .collect();
+    link
+}
