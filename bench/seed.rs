@@ -139,7 +139,11 @@ fn article(rng: &mut Rng, n: usize, count: usize) -> String {
     } else {
         ""
     };
-    let featured = if n.is_multiple_of(997) { "featured: true\n" } else { "" };
+    let featured = if n.is_multiple_of(997) {
+        "featured: true\n"
+    } else {
+        ""
+    };
     let second = rng.pick(SUBJECTS);
     let summary = format!("{} {}", sentence(rng, subject), sentence(rng, second));
     let mut text = format!(

@@ -24,6 +24,23 @@ const MAX_ATTEMPTS: i32 = 8;
 /// A reminder goes out this many days before a trial ends.
 pub const REMINDER_DAYS: i64 = 3;
 
+/// Queues the reminder of every member whose trial ends within [`REMINDER_DAYS`] and who has not
+/// had it, each in a transaction with the mark that it was sent; returns how many.
+pub fn queue_trial_reminders(
+    conn: &mut diesel::SqliteConnection,
+    site_name: &str,
+    account_url: &str,
+) -> diesel::QueryResult<usize> {
+    let due = Member::due_trial_reminder(conn, db::now(), REMINDER_DAYS)?;
+    for member in &due {
+        conn.immediate_transaction(|conn| {
+            messages::trial_reminder(site_name, member, account_url).queue(conn)?;
+            Member::mark_reminded(conn, member.id)
+        })?;
+    }
+    Ok(due.len())
+}
+
 /// What the background task needs.
 pub struct Jobs {
     pub pool: DbPool,
@@ -105,18 +122,12 @@ impl Jobs {
         let site_name = self.site_name.clone();
         let reminded = db::run(&self.pool, move |conn| {
             let now = db::now();
-            let due = Member::due_trial_reminder(conn, now, REMINDER_DAYS)?;
-            for member in &due {
-                conn.immediate_transaction(|conn| {
-                    messages::trial_reminder(&site_name, member, &account_url).queue(conn)?;
-                    Member::mark_reminded(conn, member.id)
-                })?;
-            }
+            let reminded = queue_trial_reminders(conn, &site_name, &account_url)?;
             let settings = cache.settings(conn)?;
             SessionRow::sweep(conn, now, time::Duration::days(settings.session_idle_days))?;
             EmailToken::sweep(conn, now - time::Duration::days(1))?;
             crate::db::throttle::sweep(conn, now - time::Duration::days(1))?;
-            Ok(due.len())
+            Ok(reminded)
         })
         .await?;
         if reminded > 0 {

@@ -16,7 +16,7 @@ use crate::db::outbox::Message;
 /// Where messages go.
 pub enum Mailer {
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         from: Mailbox,
     },
     /// No SMTP server configured: messages are written to the log.
@@ -63,7 +63,10 @@ impl Mailer {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
             .map_err(|_| anyhow::anyhow!("GUIDEPOST_SMTP_URL is not an SMTP URL such as smtps://user:password@smtp.example.com"))?
             .build();
-        Ok(Self::Smtp { transport, from })
+        Ok(Self::Smtp {
+            transport: Box::new(transport),
+            from,
+        })
     }
 
     /// Delivers one message; the error says why not, without any secret.

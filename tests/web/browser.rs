@@ -44,10 +44,6 @@ impl<'a> Browser<'a> {
             .insert(name.to_owned(), value.to_owned());
     }
 
-    pub fn forget_cookies(&self) {
-        self.cookies.borrow_mut().clear();
-    }
-
     fn cookie_header(&self) -> String {
         self.cookies
             .borrow()
@@ -311,24 +307,24 @@ impl MailServer {
     }
 
     /// The text of the first message to `to` whose subject contains `subject`, waiting up to ten
-    /// seconds for it; transfer encodings undone.
-    pub fn wait_for(&self, to: &str, subject: &str) -> String {
+    /// seconds for it (without blocking the runtime the mail sender runs on); transfer encodings
+    /// undone.
+    pub async fn wait_for(&self, to: &str, subject: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(found) = self
-                .received
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|m| m.contains(&format!("To: {to}")) && decode_mime(m).contains(subject))
+                .received()
+                .into_iter()
+                .find(|m| m.contains(&format!("To: {to}")) && m.contains(subject))
             {
-                return decode_mime(found);
+                return found;
             }
             assert!(
                 Instant::now() < deadline,
-                "no mail to {to} about {subject:?}"
+                "no mail to {to} about {subject:?}; received: {:#?}",
+                self.received()
             );
-            std::thread::sleep(Duration::from_millis(50));
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

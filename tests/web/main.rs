@@ -7,12 +7,15 @@
     reason = "a test that cannot go on should stop loudly"
 )]
 
+mod account;
 mod browser;
 mod cli;
 mod content;
 mod helpers;
 mod http;
+mod mail;
 mod members;
 mod reading;
 mod scale;
 mod search;
+mod sessions;
