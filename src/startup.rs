@@ -118,17 +118,20 @@ impl Application {
         let session_key = secrets.cookie_key().clone();
         let session_pool = pool.clone();
         let session_cache = Arc::clone(&cache);
+        let auth = crate::auth::Auth {
+            secrets,
+            hasher,
+            origin: base_url.as_str().to_owned(),
+            secure,
+            signup_limit: settings.signup_limit,
+        };
+        // The account machinery on its own too, for the extractor that reads the session.
+        let auth_data = web::Data::new(auth.clone());
         let state = web::Data::new(AppState {
             pool,
             site,
             cache,
-            auth: crate::auth::Auth {
-                secrets,
-                hasher,
-                origin: base_url.as_str().to_owned(),
-                secure,
-                signup_limit: settings.signup_limit,
-            },
+            auth,
             mail: mail_wake,
         });
 
@@ -137,6 +140,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(auth_data.clone())
                 .app_data(page_cache.clone())
                 .app_data(sitemaps.clone())
                 // Listed innermost first: a request meets the security headers, then the request

@@ -9,11 +9,11 @@ use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, web};
 use std::future::{Ready, ready};
 
+use super::Auth;
 use super::csrf::{self, NewCookie};
 use super::session_store::{CSRF, FLASH, MEMBER, SESSION_ID};
 use crate::db::users::Member;
 use crate::error::AppError;
-use crate::views::AppState;
 
 /// The person behind a request: a member with a live session, or an anonymous reader.
 pub struct Visitor {
@@ -83,14 +83,14 @@ impl Visitor {
         &self.session
     }
 
-    fn state(&self) -> Option<&web::Data<AppState>> {
-        self.req.app_data::<web::Data<AppState>>()
+    fn auth(&self) -> Option<&web::Data<Auth>> {
+        self.req.app_data::<web::Data<Auth>>()
     }
 
     /// The token this visitor's forms carry. A member's comes from their session; an anonymous
     /// visitor's is signed for their CSRF cookie, which is set with this response if they had none.
     pub fn csrf_token(&self) -> String {
-        let Some(state) = self.state() else {
+        let Some(auth) = self.auth() else {
             return String::new();
         };
         if self.member.is_some() {
@@ -103,7 +103,7 @@ impl Visitor {
                 return secret;
             }
         }
-        let secure = state.auth.secure;
+        let secure = auth.secure;
         let value = match csrf::cookie_value(&self.req, secure) {
             Some(value) => value,
             None => {
@@ -116,13 +116,13 @@ impl Visitor {
                 value
             }
         };
-        csrf::signed_token(&state.auth.secrets, &value)
+        csrf::signed_token(&auth.secrets, &value)
     }
 
     /// Checks a submitted form's CSRF token and the request's `Origin`; a failure is the 403
     /// "form expired" page, and the caller changes nothing.
     pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
-        let Some(state) = self.state() else {
+        let Some(auth) = self.auth() else {
             return Err(AppError::FormExpired);
         };
         let session_secret = if self.member.is_some() {
@@ -134,9 +134,9 @@ impl Visitor {
             &self.req,
             submitted,
             session_secret.as_deref(),
-            &state.auth.secrets,
-            &state.auth.origin,
-            state.auth.secure,
+            &auth.secrets,
+            &auth.origin,
+            auth.secure,
         )
         .map_err(|refusal| {
             tracing::info!("a form was refused: {refusal:?}");
@@ -153,8 +153,8 @@ pub async fn finish_response(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let with_session = has_session_cookie(&req);
     let secure = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.auth.secure);
+        .app_data::<web::Data<Auth>>()
+        .is_some_and(|auth| auth.secure);
     let mut res = next.call(req).await?;
     let new_cookie = res.request().extensions().get::<NewCookie>().cloned();
     if let Some(NewCookie(value)) = new_cookie {

@@ -176,3 +176,71 @@ fn stops_cleanly_on(signal: &str) {
     server.kill().unwrap();
     panic!("the server did not stop within five seconds of {signal}");
 }
+
+#[actix_web::test]
+async fn users_list_shows_every_account_and_set_password_replaces_it_and_ends_its_sessions() {
+    let app = crate::helpers::spawn_app().await;
+    let browser = crate::browser::Browser::new(&app);
+    browser.sign_up("Ana Silva", "ana@example.com", "correct horse battery").await;
+
+    let list = guidepost()
+        .args(["users", "list", "--database"])
+        .arg(&app.database)
+        .output()
+        .unwrap();
+    assert!(list.status.success());
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains("ana@example.com") && text.contains("Ana Silva") && text.contains("member"));
+    assert!(!text.contains("$2"), "no hash is printed");
+
+    // The password from standard input, as a script gives it.
+    let mut child = guidepost()
+        .args(["users", "set-password", "ANA@example.com", "--bcrypt-cost", "4", "--database"])
+        .arg(&app.database)
+        .env("GUIDEPOST_SECRET_KEY", "test secret ".repeat(8))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(b"a whole new phrase\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("a whole new phrase"));
+
+    assert_eq!(browser.get("/account").await.status, actix_web::http::StatusCode::SEE_OTHER);
+    let again = crate::browser::Browser::new(&app)
+        .log_in("ana@example.com", "a whole new phrase")
+        .await;
+    assert_eq!(again.path, "/account");
+
+    // Too weak a password is refused with the rule, and nothing changes.
+    let mut child = guidepost()
+        .args(["users", "set-password", "ana@example.com", "--database"])
+        .arg(&app.database)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"password1\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("most common"));
+}
+
+#[test]
+fn a_secret_key_too_short_stops_start_up_with_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = guidepost()
+        .args(["--bind", "127.0.0.1:0", "--database"])
+        .arg(dir.path().join("site.db"))
+        .env("GUIDEPOST_SECRET_KEY", "short")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("GUIDEPOST_SECRET_KEY must be at least 64 characters"), "{stderr}");
+    assert!(!stderr.contains("short\""), "the value is not repeated");
+}

@@ -389,3 +389,40 @@ async fn a_members_page_is_never_cached_for_anyone_else_and_a_visitors_cookie_ke
         "served from the cache"
     );
 }
+
+#[actix_web::test]
+async fn over_https_the_cookies_are_secure_and_host_only() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.base_url = crate::helpers::base_url("https://articles.example.org")
+    })
+    .await;
+    let browser = Browser::new(&app);
+    let form = browser.get("/signup").await;
+    let csrf = form.header("set-cookie").unwrap().to_owned();
+    assert!(csrf.starts_with("__Host-guidepost_csrf=") && csrf.contains("Secure"), "{csrf}");
+    let form = browser.follow_redirects(form).await;
+    let (action, fields) = Browser::form_fields(
+        &form,
+        "form[action='/signup']",
+        &[
+            ("name", "Ana"),
+            ("email", "ana@example.com"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+            ("consent", "yes"),
+        ],
+    );
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let answer = browser.post(&action, &pairs).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let session = answer
+        .headers
+        .get_all("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-guidepost_session="))
+        .expect("the session cookie");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(session.contains(attribute), "{session}");
+    }
+    assert!(!session.contains("Domain"), "{session}");
+}
