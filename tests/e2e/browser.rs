@@ -182,6 +182,61 @@ impl Journey {
         self.wait_for_navigation(&before).await;
     }
 
+    /// Types `text` into the field matching `css`, replacing what it held.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css:?}: {e}"));
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    /// Clicks the element matching `css` (a submit button, say) and waits until a new document
+    /// has loaded, even at the same address (a form sent back with its errors).
+    pub async fn press(&self, css: &str) {
+        self.client
+            .execute("window.__guidepostOldPage = true; return null;", vec![])
+            .await
+            .unwrap();
+        let element = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css:?}: {e}"));
+        element.click().await.unwrap();
+        for _ in 0..200 {
+            let old = self
+                .client
+                .execute(
+                    "return window.__guidepostOldPage === true || document.readyState !== 'complete';",
+                    vec![],
+                )
+                .await
+                .unwrap_or(serde_json::Value::Bool(true));
+            if old == serde_json::Value::Bool(false) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("pressing {css:?} loaded no new page");
+    }
+
+    /// Fetches `path` from inside the page, with its cookies, as text.
+    pub async fn fetch_text(&self, path: &str) -> String {
+        let value = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 fetch(arguments[0]).then(r => r.text()).then(done, e => done('failed: ' + e));",
+                vec![json!(path)],
+            )
+            .await
+            .unwrap();
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
     pub async fn back(&self) {
         let before = self.client.current_url().await.unwrap();
         self.client.back().await.unwrap();

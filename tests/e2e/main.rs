@@ -12,4 +12,5 @@
 )]
 
 mod browser;
+mod member;
 mod reader;
