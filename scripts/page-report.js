@@ -18,7 +18,7 @@ const rows = [];
 
 for (const page of pages) {
   const [name, pagePath, lighthouse] = page.split('|');
-  const url = origin + pagePath;
+  const url = pagePath.startsWith('http') ? pagePath : origin + pagePath;
   const row = { name, path: pagePath };
 
   if (vnu) {
