@@ -15,6 +15,7 @@ pub mod error;
 pub mod etag;
 pub mod jobs;
 pub mod mail;
+pub mod member_cache;
 pub mod page_cache;
 pub mod routes;
 pub mod startup;

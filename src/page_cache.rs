@@ -70,6 +70,11 @@ impl PageCache {
         self.bytes_per_worker > 0
     }
 
+    /// The share of the byte budget each worker's caches may use.
+    pub fn bytes_per_worker(&self) -> usize {
+        self.bytes_per_worker
+    }
+
     /// How many pages were rendered on a miss since start-up.
     pub fn renders(&self) -> u64 {
         self.renders.load(Ordering::Relaxed)

@@ -118,6 +118,7 @@ impl Application {
         let session_key = secrets.cookie_key().clone();
         let session_pool = pool.clone();
         let session_cache = Arc::clone(&cache);
+        let session_database = settings.database.clone();
         let auth = crate::auth::Auth {
             secrets,
             hasher,
@@ -146,12 +147,15 @@ impl Application {
                 // Listed innermost first: a request meets the security headers, then the request
                 // middleware, then the page cache (which answers anonymous readers), then
                 // compression, then the session (loaded only when the cookie is there), then the
-                // response finishing touches of accounts, then the routes.
+                // response finishing touches of accounts, then the members' page cache, then the
+                // routes.
+                .wrap(from_fn(crate::member_cache::serve_members))
                 .wrap(from_fn(crate::auth::visitor::finish_response))
                 .wrap(session_middleware(
                     crate::auth::session_store::DbSessionStore::new(
                         session_pool.clone(),
                         Arc::clone(&session_cache),
+                        session_database.clone(),
                     ),
                     session_key.clone(),
                     secure,

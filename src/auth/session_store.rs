@@ -2,17 +2,20 @@
 //! SHA-256 of the random value the cookie carries, so the cookie holds nothing but that value and
 //! deleting a row ends the session at once.
 //!
-//! Loading a session also loads its member (one query, one trip to the blocking pool): the member
+//! Loading a session also loads its member (two primary-key reads, on the worker's own connection:
+//! see `crate::db::worker`): the member
 //! is handed to the request as the `_member` entry of the session state, with `_session` (the
 //! row's id), and neither is ever stored. A session whose member was disabled or deleted, or that
 //! passed its idle or absolute lifetime, loads as none: the visitor is anonymous. Its last use is
 //! written at most once a minute.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration as CookieDuration;
+use diesel::{Connection, QueryResult, SqliteConnection};
 
 use crate::db::cache::ContentCache;
 use crate::db::sessions::{Lifetimes, SessionRow};
@@ -41,12 +44,38 @@ const TOUCH_EVERY: time::Duration = time::Duration::minutes(1);
 pub struct DbSessionStore {
     pool: DbPool,
     cache: Arc<ContentCache>,
+    /// The database file, for the worker's own read connection (see `db::worker`).
+    database: PathBuf,
 }
 
 impl DbSessionStore {
-    pub fn new(pool: DbPool, cache: Arc<ContentCache>) -> Self {
-        Self { pool, cache }
+    pub fn new(pool: DbPool, cache: Arc<ContentCache>, database: PathBuf) -> Self {
+        Self {
+            pool,
+            cache,
+            database,
+        }
     }
+}
+
+/// The live session with this key hash and its active member, if any, and whether its last use
+/// should be written now.
+fn find_session(
+    conn: &mut SqliteConnection,
+    cache: &ContentCache,
+    hash: &str,
+) -> QueryResult<Option<(SessionRow, Member, bool)>> {
+    let settings = cache.settings(conn)?;
+    let now = db::now();
+    let idle = time::Duration::days(settings.session_idle_days);
+    let Some(row) = SessionRow::find_live(conn, hash, now, idle)? else {
+        return Ok(None);
+    };
+    let Some(member) = Member::find(conn, row.user_id)?.filter(|m| m.status == ACTIVE) else {
+        return Ok(None);
+    };
+    let touch = now - row.last_seen_at >= TOUCH_EVERY;
+    Ok(Some((row, member, touch)))
 }
 
 /// The state as stored: without the entries filled in on load.
@@ -68,30 +97,39 @@ fn device(state: &HashMap<String, String>) -> String {
 }
 
 impl SessionStore for DbSessionStore {
+    /// Reads the session on the worker's own connection (two primary-key reads that cannot wait
+    /// on the write lock; measured in docs/benchmarks.md), falling back to the pool when SQLite is
+    /// busy; the once-a-minute write of its last use goes through the pool.
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
         let hash = super::token_hash(key.as_ref());
-        let cache = Arc::clone(&self.cache);
-        let found = db::run(&self.pool, move |conn| {
-            let settings = cache.settings(conn)?;
-            let now = db::now();
-            let idle = time::Duration::days(settings.session_idle_days);
-            let Some(row) = SessionRow::find_live(conn, &hash, now, idle)? else {
-                return Ok(None);
-            };
-            let Some(member) = Member::find(conn, row.user_id)?.filter(|m| m.status == ACTIVE)
-            else {
-                return Ok(None);
-            };
-            if now - row.last_seen_at >= TOUCH_EVERY {
-                SessionRow::touch(conn, row.id, now)?;
+        let failed =
+            |error: String| LoadError::Other(anyhow::anyhow!("cannot load the session: {error}"));
+        // One read transaction for the three reads: one lock of the WAL index instead of three.
+        let found = match db::worker::read_here(&self.database, |conn| {
+            conn.transaction(|conn| find_session(conn, &self.cache, &hash))
+        }) {
+            Some(found) => found.map_err(|error| failed(error.to_string()))?,
+            None => {
+                let cache = Arc::clone(&self.cache);
+                let hash = hash.clone();
+                db::run(&self.pool, move |conn| {
+                    Ok(find_session(conn, &cache, &hash)?)
+                })
+                .await
+                .map_err(|error| failed(error.to_string()))?
             }
-            Ok(Some((row, member)))
-        })
-        .await
-        .map_err(|error| LoadError::Other(anyhow::anyhow!("cannot load the session: {error}")))?;
-        let Some((row, member)) = found else {
+        };
+        let Some((row, member, touch)) = found else {
             return Ok(None);
         };
+        if touch {
+            let id = row.id;
+            db::run(&self.pool, move |conn| {
+                Ok(SessionRow::touch(conn, id, db::now())?)
+            })
+            .await
+            .map_err(|error| failed(error.to_string()))?;
+        }
         let mut state: HashMap<String, String> =
             serde_json::from_str(&row.state).unwrap_or_default();
         let member = serde_json::to_string(&member).map_err(|error| {

@@ -35,6 +35,10 @@ pub type Ids = Arc<[i32]>;
 #[derive(Debug, Default)]
 pub struct ContentCache {
     state: Mutex<Kept>,
+    /// The settings and the version they were read at. Kept apart from the lists, and never
+    /// locked while the database is read, so that reading them (as every member's request does,
+    /// on the worker) never waits behind a list being read.
+    settings: Mutex<Option<(i64, SiteSettings)>>,
 }
 
 #[derive(Debug, Default)]
@@ -43,7 +47,6 @@ struct Kept {
     lists: HashMap<ListKey, Ids>,
     /// The article the home page leads with, once read.
     featured: Option<Option<i32>>,
-    settings: Option<SiteSettings>,
 }
 
 impl ContentCache {
@@ -78,12 +81,17 @@ impl ContentCache {
 
     /// The site settings, as of now.
     pub fn settings(&self, conn: &mut SqliteConnection) -> QueryResult<SiteSettings> {
-        let mut kept = self.current(conn)?;
-        if let Some(settings) = &kept.settings {
+        let version = content_version(conn)?;
+        if let Ok(kept) = self.settings.lock()
+            && let Some((seen, settings)) = kept.as_ref()
+            && *seen == version
+        {
             return Ok(settings.clone());
         }
         let settings = SiteSettings::load(conn)?;
-        kept.settings = Some(settings.clone());
+        if let Ok(mut kept) = self.settings.lock() {
+            *kept = Some((version, settings.clone()));
+        }
         Ok(settings)
     }
 
@@ -91,10 +99,7 @@ impl ContentCache {
     /// held while a missing list is read, so concurrent readers of it wait instead of repeating
     /// the work; a poisoned lock only means a reader failed halfway, and the lists are rebuilt.
     fn current(&self, conn: &mut SqliteConnection) -> QueryResult<std::sync::MutexGuard<'_, Kept>> {
-        let version: i64 = content_version::table
-            .find(1)
-            .select(content_version::version)
-            .first(conn)?;
+        let version = content_version(conn)?;
         let mut kept = self.state.lock().unwrap_or_else(|poisoned| {
             let mut kept = poisoned.into_inner();
             *kept = Kept::default();
@@ -110,6 +115,13 @@ impl ContentCache {
         }
         Ok(kept)
     }
+}
+
+fn content_version(conn: &mut SqliteConnection) -> QueryResult<i64> {
+    content_version::table
+        .find(1)
+        .select(content_version::version)
+        .first(conn)
 }
 
 /// Rows `offset..offset + limit` of `ids` once `skip` (if it is there) is left out, and how many

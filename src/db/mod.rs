@@ -20,6 +20,7 @@ pub mod taxonomy;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod worker;
 
 use std::path::Path;
 use std::time::Duration;

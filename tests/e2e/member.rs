@@ -39,7 +39,8 @@ async fn member_journey(viewport: Viewport) {
     assert_eq!(j.count(".header-actions a[href='/account']").await, 1);
     j.shot("article-in-full").await;
 
-    j.press(".header-actions form[action='/logout'] button").await;
+    j.press(".header-actions form[action='/logout'] button")
+        .await;
     assert_eq!(j.path().await, "/");
     assert_eq!(j.count(".header-actions a[href='/login']").await, 1);
     j.shot("logged-out").await;
@@ -53,7 +54,8 @@ async fn member_journey(viewport: Viewport) {
     j.shot("account").await;
 
     j.fill("#account-name", "Ana Maria Silva").await;
-    j.press("form[action='/account/profile'] button[type=submit]").await;
+    j.press("form[action='/account/profile'] button[type=submit]")
+        .await;
     assert_eq!(j.text(".flash").await, "Your name was changed.");
     assert!(j.text(".facts").await.contains("Ana Maria Silva"));
     j.shot("name-changed").await;
@@ -61,11 +63,19 @@ async fn member_journey(viewport: Viewport) {
     let export = j.fetch_text("/account/export").await;
     let json: serde_json::Value = serde_json::from_str(&export).unwrap();
     assert_eq!(json["account"]["name"], "Ana Maria Silva");
-    assert_eq!(json["sessions"][0]["device"].as_str().unwrap().split(' ').next(), Some("Chrome"));
+    assert_eq!(
+        json["sessions"][0]["device"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .next(),
+        Some("Chrome")
+    );
 
     j.fill("#account-delete-password", PASSWORD).await;
     j.shot("about-to-delete").await;
-    j.press("form[action='/account/delete'] button[type=submit]").await;
+    j.press("form[action='/account/delete'] button[type=submit]")
+        .await;
     assert_eq!(j.path().await, "/account/deleted");
     assert_eq!(j.text("h1").await, "Your account was deleted");
     j.shot("deleted").await;
@@ -85,9 +95,21 @@ async fn sign_up_errors(viewport: Viewport) {
     j.press("form[action='/signup'] button[type=submit]").await;
     assert_eq!(j.path().await, "/signup");
     assert!(j.text(".form-error").await.contains("correct the fields"));
-    assert!(j.text("#signup-email-error").await.contains("name@example.com"));
-    assert!(j.text("#signup-password-error").await.contains("at least 8"));
-    assert!(j.text("#signup-consent-error").await.contains("privacy notice"));
+    assert!(
+        j.text("#signup-email-error")
+            .await
+            .contains("name@example.com")
+    );
+    assert!(
+        j.text("#signup-password-error")
+            .await
+            .contains("at least 8")
+    );
+    assert!(
+        j.text("#signup-consent-error")
+            .await
+            .contains("privacy notice")
+    );
     j.shot("sign-up-errors").await;
     j.finish().await;
 }

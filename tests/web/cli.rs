@@ -181,7 +181,9 @@ fn stops_cleanly_on(signal: &str) {
 async fn users_list_shows_every_account_and_set_password_replaces_it_and_ends_its_sessions() {
     let app = crate::helpers::spawn_app().await;
     let browser = crate::browser::Browser::new(&app);
-    browser.sign_up("Ana Silva", "ana@example.com", "correct horse battery").await;
+    browser
+        .sign_up("Ana Silva", "ana@example.com", "correct horse battery")
+        .await;
 
     let list = guidepost()
         .args(["users", "list", "--database"])
@@ -190,12 +192,21 @@ async fn users_list_shows_every_account_and_set_password_replaces_it_and_ends_it
         .unwrap();
     assert!(list.status.success());
     let text = String::from_utf8_lossy(&list.stdout);
-    assert!(text.contains("ana@example.com") && text.contains("Ana Silva") && text.contains("member"));
+    assert!(
+        text.contains("ana@example.com") && text.contains("Ana Silva") && text.contains("member")
+    );
     assert!(!text.contains("$2"), "no hash is printed");
 
     // The password from standard input, as a script gives it.
     let mut child = guidepost()
-        .args(["users", "set-password", "ANA@example.com", "--bcrypt-cost", "4", "--database"])
+        .args([
+            "users",
+            "set-password",
+            "ANA@example.com",
+            "--bcrypt-cost",
+            "4",
+            "--database",
+        ])
         .arg(&app.database)
         .env("GUIDEPOST_SECRET_KEY", "test secret ".repeat(8))
         .stdin(std::process::Stdio::piped())
@@ -204,12 +215,24 @@ async fn users_list_shows_every_account_and_set_password_replaces_it_and_ends_it
         .spawn()
         .unwrap();
     use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(b"a whole new phrase\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a whole new phrase\n")
+        .unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(!String::from_utf8_lossy(&output.stdout).contains("a whole new phrase"));
 
-    assert_eq!(browser.get("/account").await.status, actix_web::http::StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.get("/account").await.status,
+        actix_web::http::StatusCode::SEE_OTHER
+    );
     let again = crate::browser::Browser::new(&app)
         .log_in("ana@example.com", "a whole new phrase")
         .await;
@@ -223,7 +246,12 @@ async fn users_list_shows_every_account_and_set_password_replaces_it_and_ends_it
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"password1\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"password1\n")
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("most common"));
@@ -241,6 +269,9 @@ fn a_secret_key_too_short_stops_start_up_with_one_sentence() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     let last = stderr.lines().last().unwrap_or_default();
-    assert!(last.contains("GUIDEPOST_SECRET_KEY must be at least 64 characters"), "{stderr}");
+    assert!(
+        last.contains("GUIDEPOST_SECRET_KEY must be at least 64 characters"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("short\""), "the value is not repeated");
 }

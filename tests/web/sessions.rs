@@ -399,7 +399,10 @@ async fn over_https_the_cookies_are_secure_and_host_only() {
     let browser = Browser::new(&app);
     let form = browser.get("/signup").await;
     let csrf = form.header("set-cookie").unwrap().to_owned();
-    assert!(csrf.starts_with("__Host-guidepost_csrf=") && csrf.contains("Secure"), "{csrf}");
+    assert!(
+        csrf.starts_with("__Host-guidepost_csrf=") && csrf.contains("Secure"),
+        "{csrf}"
+    );
     let form = browser.follow_redirects(form).await;
     let (action, fields) = Browser::form_fields(
         &form,
@@ -412,7 +415,10 @@ async fn over_https_the_cookies_are_secure_and_host_only() {
             ("consent", "yes"),
         ],
     );
-    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let answer = browser.post(&action, &pairs).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     let session = answer
@@ -425,4 +431,50 @@ async fn over_https_the_cookies_are_secure_and_host_only() {
         assert!(session.contains(attribute), "{session}");
     }
     assert!(!session.contains("Domain"), "{session}");
+}
+
+#[actix_web::test]
+async fn members_share_cached_pages_but_each_gets_their_own_token_and_their_own_access() {
+    let app = spawn_app().await;
+    let article = "/articles/your-first-back-end-portfolio-project-step-by-step";
+    let ana = member(&app, "ana@example.com").await;
+    let bea = member(&app, "bea@example.com").await;
+    ana.get(article).await;
+    let page = bea.get(article).await;
+    assert!(page.texts(".gate").is_empty());
+    // Bea's copy carries her own token: her log-out button works.
+    let home = bea.log_out(&page).await;
+    assert_eq!(home.path, "/");
+    assert!(!is_logged_in(&bea).await);
+    assert!(is_logged_in(&ana).await);
+
+    // Compressed for whoever asks, spliced with the right token.
+    let compressed = app
+        .client()
+        .get(format!("{}{article}", app.origin))
+        .insert_header(("Accept-Encoding", "gzip"))
+        .insert_header((
+            "Cookie",
+            format!(
+                "guidepost_session={}",
+                ana.cookie("guidepost_session").unwrap()
+            ),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        compressed.headers().get("content-encoding").unwrap(),
+        "gzip"
+    );
+
+    // When Ana's trial ends, the cached page is not hers any more.
+    sql(
+        &app,
+        "UPDATE users SET trial_ends_at = datetime('now', '-1 day') WHERE email = 'ana@example.com'",
+    );
+    let ended = ana.get(article).await;
+    assert!(ended.text(".gate").contains("Your free trial ended on"));
+    // And nobody anonymous gets a member's copy.
+    assert!(!app.get(article).await.texts(".gate").is_empty());
 }
