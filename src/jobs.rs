@@ -48,7 +48,6 @@ pub struct Jobs {
     pub mailer: Mailer,
     pub wake: Arc<tokio::sync::Notify>,
     pub base_url: BaseUrl,
-    pub site_name: String,
 }
 
 impl Jobs {
@@ -119,7 +118,7 @@ impl Jobs {
     async fn housekeeping(&self) -> anyhow::Result<()> {
         let cache = Arc::clone(&self.cache);
         let account_url = self.base_url.join("/account");
-        let site_name = self.site_name.clone();
+        let site_name = self.cache.last_known().site_title;
         let reminded = db::run(&self.pool, move |conn| {
             let now = db::now();
             let reminded = queue_trial_reminders(conn, &site_name, &account_url)?;

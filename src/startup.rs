@@ -95,7 +95,7 @@ impl Application {
             settings.smtp_url.as_ref(),
             settings.mail_from.as_deref(),
             &base_url,
-            "Guidepost",
+            &crate::db::settings::SiteSettings::default().site_title,
         )?;
         let page_cache = PageCache::new(settings.page_cache_bytes, settings.workers);
         page_cache.watch_database(&settings.database, PAGE_CACHE_WATCH);
@@ -111,7 +111,6 @@ impl Application {
                 mailer,
                 wake: Arc::clone(&mail_wake),
                 base_url: base_url.clone(),
-                site_name: site.name.clone(),
             }
             .run(),
         );

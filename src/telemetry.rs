@@ -239,7 +239,8 @@ fn with_error_page(res: ServiceResponse<BoxBody>, id: &RequestId) -> ServiceResp
         return ServiceResponse::new(req, old);
     };
     let custom = old.extensions().get::<ErrorMessage>().cloned();
-    let body = error_page(&state.site, status, custom.as_ref(), id.as_str());
+    let settings = state.cache.last_known();
+    let body = error_page(&state.site, &settings, status, custom.as_ref(), id.as_str());
     let mut page = HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -31,9 +31,10 @@ use std::path::Path;
 use anyhow::Context;
 use diesel::prelude::*;
 
-use crate::db::articles::{ArticleChanges, PUBLISHED};
+use crate::db::articles::{ArticleChanges, PUBLISHED, SaveTarget, Saved};
 use crate::db::taxonomy::{Category, Tag};
 use crate::db::users::Author;
+use crate::domain::Slug;
 use crate::domain::markdown::{self, RenderedMarkdown};
 pub use front_matter::{ArticleSource, Described};
 
@@ -193,26 +194,76 @@ fn save(
     for (slug, name) in &source.tags {
         tag_ids.push(Tag::upsert(conn, slug, name, description(tags, name))?.id);
     }
-    let toc_json = serde_json::to_string(&rendered.toc).unwrap_or_else(|_| "[]".to_owned());
-    let id = ArticleChanges {
-        slug: source.slug.as_str(),
+    let input = ArticleInput {
+        slug: &source.slug,
         title: &source.title,
         summary: &source.summary,
-        body_markdown: &source.body,
+        body: &source.body,
+        author_id: author.id,
+        category_id: category.map(|c| c.id),
+        tag_ids: &tag_ids,
+        status: source.status,
+        visibility: source.visibility,
+        featured: source.featured,
+        published_at: (source.status == PUBLISHED).then_some(source.published),
+        updated_at: source.updated.unwrap_or(source.published),
+    };
+    match store(conn, &input, rendered, SaveTarget::BySlug)? {
+        Saved::Written(id) => Ok(id),
+        // Only a save by id checks versions.
+        Saved::Conflict => Err(diesel::result::Error::RollbackTransaction),
+    }
+}
+
+/// An article as it is saved, whether it comes from a file or from the editor.
+#[derive(Debug)]
+pub struct ArticleInput<'a> {
+    pub slug: &'a Slug,
+    pub title: &'a str,
+    pub summary: &'a str,
+    /// The Markdown source.
+    pub body: &'a str,
+    pub author_id: i32,
+    pub category_id: Option<i32>,
+    pub tag_ids: &'a [i32],
+    pub status: &'a str,
+    pub visibility: &'a str,
+    pub featured: bool,
+    pub published_at: Option<time::PrimitiveDateTime>,
+    pub updated_at: time::PrimitiveDateTime,
+}
+
+/// The one path by which articles are saved: `rendered` (the body through the Markdown,
+/// sanitising, reading-time and table-of-contents pipeline of [`markdown::render`]) with the
+/// article's fields and tags, and its search index entry. Call it inside a transaction.
+pub fn store(
+    conn: &mut SqliteConnection,
+    input: &ArticleInput<'_>,
+    rendered: &RenderedMarkdown,
+    target: SaveTarget,
+) -> QueryResult<Saved> {
+    let toc_json = serde_json::to_string(&rendered.toc).unwrap_or_else(|_| "[]".to_owned());
+    let saved = ArticleChanges {
+        slug: input.slug.as_str(),
+        title: input.title,
+        summary: input.summary,
+        body_markdown: input.body,
         body_html: rendered.html.as_str(),
         teaser_html: rendered.teaser.as_str(),
         body_text: &rendered.text,
         toc_json: &toc_json,
-        author_id: author.id,
-        category_id: category.map(|c| c.id),
-        status: source.status,
-        visibility: source.visibility,
-        featured: source.featured,
+        author_id: input.author_id,
+        category_id: input.category_id,
+        status: input.status,
+        visibility: input.visibility,
+        featured: input.featured,
         reading_minutes: rendered.reading_minutes,
-        published_at: (source.status == PUBLISHED).then_some(source.published),
-        updated_at: source.updated.unwrap_or(source.published),
+        published_at: input.published_at,
+        updated_at: input.updated_at,
     }
-    .save(conn)?;
-    Tag::set_for_article(conn, id, &tag_ids)?;
-    Ok(id)
+    .save(conn, target)?;
+    if let Saved::Written(id) = saved {
+        Tag::set_for_article(conn, id, input.tag_ids)?;
+    }
+    Ok(saved)
 }

@@ -398,10 +398,32 @@ impl SitemapEntry {
     }
 }
 
+/// Which article a save writes.
+#[derive(Debug, Clone, Copy)]
+pub enum SaveTarget {
+    /// The article with this slug, or a new one (an import).
+    BySlug,
+    /// The article with this id, if it is still at `version` (the editor: a save made from an
+    /// older version is refused rather than overwriting someone else's).
+    ById { id: i32, version: i32 },
+    /// A new article (the editor's "new article").
+    New,
+}
+
+/// What a save did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// Written; the article's id.
+    Written(i32),
+    /// The article changed since the form was opened: nothing was written.
+    Conflict,
+}
+
 impl ArticleChanges<'_> {
-    /// Inserts the article, or updates the one with the same slug, with its body and its entry in
-    /// the search index; returns its id. Call it inside a transaction: it writes three tables.
-    pub fn save(&self, conn: &mut SqliteConnection) -> QueryResult<i32> {
+    /// Inserts or updates the article (see [`SaveTarget`]) with its body and its entry in the
+    /// search index; every update raises its version. Call it inside a transaction: it writes
+    /// three tables.
+    pub fn save(&self, conn: &mut SqliteConnection, target: SaveTarget) -> QueryResult<Saved> {
         let row = ArticleRow {
             slug: self.slug,
             title: self.title,
@@ -415,16 +437,31 @@ impl ArticleChanges<'_> {
             published_at: self.published_at,
             updated_at: self.updated_at,
         };
-        let existing: Option<i32> = articles::table
-            .filter(articles::slug.eq(self.slug))
-            .select(articles::id)
-            .first(conn)
-            .optional()?;
+        let existing: Option<i32> = match target {
+            SaveTarget::BySlug => articles::table
+                .filter(articles::slug.eq(self.slug))
+                .select(articles::id)
+                .first(conn)
+                .optional()?,
+            SaveTarget::ById { id, .. } => Some(id),
+            SaveTarget::New => None,
+        };
         let id = match existing {
-            Some(id) => diesel::update(articles::table.find(id))
-                .set(&row)
-                .returning(articles::id)
-                .get_result(conn)?,
+            Some(id) => {
+                let mut update = diesel::update(articles::table.find(id)).into_boxed();
+                if let SaveTarget::ById { version, .. } = target {
+                    update = update.filter(articles::version.eq(version));
+                }
+                let updated: Option<i32> = update
+                    .set((&row, articles::version.eq(articles::version + 1)))
+                    .returning(articles::id)
+                    .get_result(conn)
+                    .optional()?;
+                match updated {
+                    Some(id) => id,
+                    None => return Ok(Saved::Conflict),
+                }
+            }
             None => diesel::insert_into(articles::table)
                 .values((&row, articles::created_at.eq(self.updated_at)))
                 .returning(articles::id)
@@ -444,7 +481,7 @@ impl ArticleChanges<'_> {
             .set(&body)
             .execute(conn)?;
         super::search::index(conn, id, self.title, self.summary, self.body_text)?;
-        Ok(id)
+        Ok(Saved::Written(id))
     }
 }
 

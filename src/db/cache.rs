@@ -95,6 +95,16 @@ impl ContentCache {
         Ok(settings)
     }
 
+    /// The settings as last read, without reading them again (the defaults before the first
+    /// read): for what has no database at hand, such as an error page or a mail's signature.
+    pub fn last_known(&self) -> SiteSettings {
+        self.settings
+            .lock()
+            .ok()
+            .and_then(|kept| kept.as_ref().map(|(_, settings)| settings.clone()))
+            .unwrap_or_default()
+    }
+
     /// The kept lists, emptied first when the content changed since they were read. The lock is
     /// held while a missing list is read, so concurrent readers of it wait instead of repeating
     /// the work; a poisoned lock only means a reader failed halfway, and the lists are rebuilt.

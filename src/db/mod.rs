@@ -8,11 +8,15 @@
 //! members' sign-ups are worth the fsync.
 
 pub mod articles;
+pub mod audit;
 pub mod cache;
+pub mod editing;
+pub mod images;
 pub mod outbox;
 #[cfg(test)]
 mod query_plans;
 pub mod schema;
+pub mod redirects;
 pub mod search;
 pub mod sessions;
 pub mod settings;
@@ -20,6 +24,7 @@ pub mod taxonomy;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod views;
 pub mod worker;
 
 use std::path::Path;

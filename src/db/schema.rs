@@ -33,6 +33,22 @@ diesel::table! {
         published_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
         created_at -> Timestamp,
+        version -> Integer,
+        cover_image_id -> Nullable<Integer>,
+        cover_alt -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Integer,
+        at -> Timestamp,
+        actor_id -> Nullable<Integer>,
+        actor_name -> Text,
+        action -> Text,
+        subject -> Text,
+        before -> Text,
+        after -> Text,
     }
 }
 
@@ -68,6 +84,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    images (id) {
+        id -> Integer,
+        hash -> Text,
+        content_type -> Text,
+        name -> Text,
+        byte_size -> Integer,
+        uploaded_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        bytes -> Binary,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Integer,
         user_id -> Nullable<Integer>,
@@ -82,6 +111,14 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    page_views (article_id, day) {
+        article_id -> Integer,
+        day -> Date,
+        views -> Integer,
     }
 }
 
@@ -103,6 +140,16 @@ diesel::table! {
         key -> Text,
         value -> Text,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    slug_redirects (id) {
+        id -> Integer,
+        kind -> Text,
+        old_slug -> Text,
+        target_id -> Integer,
+        created_at -> Timestamp,
     }
 }
 
@@ -151,6 +198,7 @@ diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(articles -> categories (category_id));
 diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(page_views -> articles (article_id));
 diesel::joinable!(outbox -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
@@ -158,12 +206,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_bodies,
     article_tags,
     articles,
+    audit_log,
     categories,
     content_version,
     email_tokens,
+    images,
     outbox,
+    page_views,
     sessions,
     settings,
+    slug_redirects,
     tags,
     throttle_events,
     users

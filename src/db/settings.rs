@@ -8,6 +8,12 @@ use super::schema::settings;
 /// The settings the site runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SiteSettings {
+    /// The site's name, in every page's header and title.
+    pub site_title: String,
+    /// A line under the name, in the home page's title.
+    pub site_tagline: String,
+    /// What the site is, for search engines and link previews of the home page.
+    pub site_description: String,
     /// Length of the free trial.
     pub trial_days: i64,
     /// False when sign-ups are closed.
@@ -21,6 +27,12 @@ pub struct SiteSettings {
 impl Default for SiteSettings {
     fn default() -> Self {
         Self {
+            site_title: "Guidepost".to_owned(),
+            site_tagline: "Articles for back-end developers and the people becoming one".to_owned(),
+            site_description: "Guidepost publishes practical articles on back-end development, \
+                               databases, APIs, security, testing and careers on the web, with a \
+                               free trial for members-only guides."
+                .to_owned(),
             trial_days: 14,
             signups_open: true,
             session_idle_days: 14,
@@ -43,7 +55,16 @@ impl SiteSettings {
                     .ok()
                     .filter(|d| (1..=3650).contains(d))
             };
+            let text = || {
+                let text = value.trim();
+                (!text.is_empty()).then(|| text.to_owned())
+            };
             match key.as_str() {
+                "site_title" => loaded.site_title = text().unwrap_or(loaded.site_title),
+                "site_tagline" => loaded.site_tagline = text().unwrap_or(loaded.site_tagline),
+                "site_description" => {
+                    loaded.site_description = text().unwrap_or(loaded.site_description);
+                }
                 "trial_days" => loaded.trial_days = days().unwrap_or(loaded.trial_days),
                 "signups_open" => loaded.signups_open = value.trim() != "false",
                 "session_idle_days" => {

@@ -174,3 +174,168 @@ impl Tag {
         Ok(())
     }
 }
+
+/// Why a category or tag could not be saved or deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    #[error("another topic has that address")]
+    SlugTaken,
+    #[error("articles are filed under it")]
+    InUse(i64),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+fn taken(error: diesel::result::Error) -> TopicError {
+    match error {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => TopicError::SlugTaken,
+        other => TopicError::Database(other),
+    }
+}
+
+/// Editing categories: the list, create, change (an old address keeps working), delete (refused
+/// while any article, draft or not, is filed under it).
+impl Category {
+    pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+        categories::table
+            .order(categories::name.asc())
+            .select(Self::as_select())
+            .load(conn)
+    }
+
+    pub fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<Self>> {
+        categories::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn create(
+        conn: &mut SqliteConnection,
+        slug: &Slug,
+        name: &str,
+        description: &str,
+    ) -> Result<Self, TopicError> {
+        diesel::insert_into(categories::table)
+            .values(NewCategory {
+                slug: slug.as_str(),
+                name,
+                description,
+                created_at: super::now(),
+            })
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .map_err(taken)
+    }
+
+    pub fn change(
+        conn: &mut SqliteConnection,
+        old: &Self,
+        slug: &Slug,
+        name: &str,
+        description: &str,
+    ) -> Result<(), TopicError> {
+        diesel::update(categories::table.find(old.id))
+            .set((
+                categories::slug.eq(slug.as_str()),
+                categories::name.eq(name),
+                categories::description.eq(description),
+            ))
+            .execute(conn)
+            .map_err(taken)?;
+        if old.slug != slug.as_str() {
+            super::redirects::remember(conn, super::redirects::CATEGORY, &old.slug, slug.as_str(), old.id)?;
+        }
+        Ok(())
+    }
+
+    pub fn delete(conn: &mut SqliteConnection, id: i32) -> Result<(), TopicError> {
+        let filed: i64 = super::schema::articles::table
+            .filter(super::schema::articles::category_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        if filed > 0 {
+            return Err(TopicError::InUse(filed));
+        }
+        diesel::delete(categories::table.find(id)).execute(conn)?;
+        Ok(())
+    }
+}
+
+/// Editing tags, as categories; deleting a tag takes it off its articles.
+impl Tag {
+    pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+        tags::table
+            .order(tags::name.asc())
+            .select(Self::as_select())
+            .load(conn)
+    }
+
+    pub fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<Self>> {
+        tags::table.find(id).select(Self::as_select()).first(conn).optional()
+    }
+
+    pub fn create(
+        conn: &mut SqliteConnection,
+        slug: &Slug,
+        name: &str,
+        description: &str,
+    ) -> Result<Self, TopicError> {
+        diesel::insert_into(tags::table)
+            .values(NewTag {
+                slug: slug.as_str(),
+                name,
+                description,
+                created_at: super::now(),
+            })
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .map_err(taken)
+    }
+
+    pub fn change(
+        conn: &mut SqliteConnection,
+        old: &Self,
+        slug: &Slug,
+        name: &str,
+        description: &str,
+    ) -> Result<(), TopicError> {
+        diesel::update(tags::table.find(old.id))
+            .set((
+                tags::slug.eq(slug.as_str()),
+                tags::name.eq(name),
+                tags::description.eq(description),
+            ))
+            .execute(conn)
+            .map_err(taken)?;
+        if old.slug != slug.as_str() {
+            super::redirects::remember(conn, super::redirects::TAG, &old.slug, slug.as_str(), old.id)?;
+        }
+        Ok(())
+    }
+
+    pub fn delete(conn: &mut SqliteConnection, id: i32) -> Result<(), TopicError> {
+        diesel::delete(article_tags::table.filter(article_tags::tag_id.eq(id))).execute(conn)?;
+        diesel::delete(tags::table.find(id)).execute(conn)?;
+        Ok(())
+    }
+
+    /// The tags named in `names`, created when missing; in the order given, without repeats.
+    pub fn find_or_create_all(
+        conn: &mut SqliteConnection,
+        names: &[(Slug, String)],
+    ) -> QueryResult<Vec<i32>> {
+        let mut ids = Vec::with_capacity(names.len());
+        for (slug, name) in names {
+            let id = Self::upsert(conn, slug, name, None)?.id;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+}

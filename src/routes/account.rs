@@ -209,7 +209,7 @@ pub async fn signup(
     let hash = state.auth.hasher.hash(password.expose()).await?;
     let token = random_hex(32);
     let link = state.site.base_url.join(&format!("/verify-email/{token}"));
-    let site_name = state.site.name.clone();
+    let site_name = state.cache.last_known().site_title;
     let trial_days = settings.trial_days;
     let created = db::run(&state.pool, move |conn| {
         let created = conn.immediate_transaction(|conn| {

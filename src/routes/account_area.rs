@@ -224,7 +224,7 @@ pub async fn change_email(
         .site
         .base_url
         .join(&format!("/account/email/confirm/{token}"));
-    let site_name = state.site.name.clone();
+    let site_name = state.cache.last_known().site_title;
     let shown = new_email.as_str().to_owned();
     db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {
@@ -308,7 +308,7 @@ pub async fn resend_verification(
     }
     let token = random_hex(32);
     let link = state.site.base_url.join(&format!("/verify-email/{token}"));
-    let site_name = state.site.name.clone();
+    let site_name = state.cache.last_known().site_title;
     let email = member.email.clone();
     db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {

@@ -135,7 +135,7 @@ pub async fn show(
         } else {
             Vec::new()
         },
-        json_ld: JsonLd::for_article(&site.base_url, &site.name, &article),
+        json_ld: JsonLd::for_article(&site.base_url, &settings.site_title, &article),
         tags,
         related,
         article,

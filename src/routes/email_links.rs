@@ -320,7 +320,7 @@ pub async fn forgot(
         .site
         .base_url
         .join(&format!("/password/reset/{token}"));
-    let site_name = state.site.name.clone();
+    let site_name = state.cache.last_known().site_title;
     let key = state.auth.secrets.sign(&["account", email.as_str()]);
     let queued = db::run(&state.pool, move |conn| {
         let queued = conn.immediate_transaction(|conn| {

@@ -10,6 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::compression;
+use crate::db::settings::SiteSettings;
 use crate::config::BaseUrl;
 use crate::db::articles::{FeedEntry, SitemapEntry};
 use crate::db::taxonomy::{Category, Tag};
@@ -28,6 +29,7 @@ const FEED_ENTRIES: i64 = 20;
 #[template(path = "feeds/atom.xml")]
 struct AtomFeed<'a> {
     site: &'a Site,
+    settings: SiteSettings,
     updated: String,
     entries: Vec<AtomEntry>,
 }
@@ -44,8 +46,9 @@ struct AtomEntry {
 }
 
 pub async fn atom(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let entries = db::run(&state.pool, |conn| {
-        Ok(FeedEntry::latest(conn, FEED_ENTRIES)?)
+    let cache = std::sync::Arc::clone(&state.cache);
+    let (entries, settings) = db::run(&state.pool, move |conn| {
+        Ok((FeedEntry::latest(conn, FEED_ENTRIES)?, cache.settings(conn)?))
     })
     .await?;
     let site = &state.site;
@@ -75,6 +78,7 @@ pub async fn atom(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         .collect();
     let body = AtomFeed {
         site,
+        settings,
         updated,
         entries,
     }

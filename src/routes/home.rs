@@ -50,7 +50,7 @@ pub async fn home(
     let path = page_url("/", page.get());
     let site = &state.site;
     let page = HomePage {
-        layout: Layout::new(site, &path, "", &site.description)
+        layout: Layout::new(site, &path, "", "")
             .with_visitor(&visitor, &settings)
             .in_section("home"),
         featured: featured.filter(|_| pagination.current == 1),

@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use askama::Template;
 
+use crate::db::settings::SiteSettings;
 use crate::error::ErrorMessage;
 use crate::views::{Layout, Site};
 
@@ -24,6 +25,7 @@ struct ErrorPage {
 /// usual words. `request_id` is shown for failures on our side.
 pub fn error_page(
     site: &Site,
+    settings: &SiteSettings,
     status: StatusCode,
     custom: Option<&ErrorMessage>,
     request_id: &str,
@@ -63,6 +65,7 @@ pub fn error_page(
         None => (heading, message.to_owned()),
     };
     let mut layout = Layout::new(site, "/", heading, &message).noindex();
+    layout.name_site(settings);
     layout.canonical.clear();
     let page = ErrorPage {
         layout,

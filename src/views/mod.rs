@@ -35,25 +35,16 @@ pub struct AppState {
     pub mail: Arc<tokio::sync::Notify>,
 }
 
-/// Who the site is. Shown in every page's header, title and meta tags.
+/// Where the site is. Its name, tagline and description are settings (see
+/// [`SiteSettings`]), which every page's [`Layout`] takes from the content cache.
 #[derive(Debug, Clone)]
 pub struct Site {
-    pub name: String,
-    pub tagline: String,
-    pub description: String,
     pub base_url: BaseUrl,
 }
 
 impl Site {
     pub fn new(base_url: BaseUrl) -> Self {
-        Self {
-            name: "Guidepost".to_owned(),
-            tagline: "Articles for back-end developers and the people becoming one".to_owned(),
-            description: "Guidepost publishes practical articles on back-end development, databases, \
-                          APIs, security, testing and careers on the web, with a free trial for members-only guides."
-                .to_owned(),
-            base_url,
-        }
+        Self { base_url }
     }
 }
 
@@ -63,6 +54,8 @@ pub struct Layout {
     pub site_name: String,
     /// The whole `<title>`.
     pub title: String,
+    /// The page's own title, "" for the home page (which shows the site's name and tagline).
+    page_title: String,
     pub description: String,
     pub canonical: String,
     /// Open Graph type: `website` or `article`.
@@ -92,13 +85,10 @@ pub struct AccountNav {
 impl Layout {
     /// A page at `path` (which starts with `/`, and may carry a page number) titled `title`.
     pub fn new(site: &Site, path: &str, title: &str, description: &str) -> Self {
-        Self {
-            site_name: site.name.clone(),
-            title: if title.is_empty() {
-                format!("{} — {}", site.name, site.tagline)
-            } else {
-                format!("{title} — {}", site.name)
-            },
+        let mut layout = Self {
+            site_name: String::new(),
+            title: String::new(),
+            page_title: title.to_owned(),
             description: description.to_owned(),
             canonical: site.base_url.join(path),
             og_type: "website",
@@ -110,6 +100,21 @@ impl Layout {
             account: None,
             flash: None,
             trial_days: SiteSettings::default().trial_days,
+        };
+        layout.name_site(&SiteSettings::default());
+        layout
+    }
+
+    /// The site's name and tagline from `settings`, in the header and the title.
+    pub fn name_site(&mut self, settings: &SiteSettings) {
+        self.site_name = settings.site_title.clone();
+        self.title = if self.page_title.is_empty() {
+            format!("{} — {}", settings.site_title, settings.site_tagline)
+        } else {
+            format!("{} — {}", self.page_title, settings.site_title)
+        };
+        if self.description.is_empty() {
+            self.description = settings.site_description.clone();
         }
     }
 
@@ -117,6 +122,7 @@ impl Layout {
     /// the trial length from the settings.
     pub fn with_visitor(mut self, visitor: &Visitor, settings: &SiteSettings) -> Self {
         self.trial_days = settings.trial_days;
+        self.name_site(settings);
         if visitor.member().is_some() {
             self.account = Some(AccountNav {
                 csrf_token: visitor.csrf_token(),

@@ -1,0 +1,95 @@
+//! The `images` table: uploaded images, bytes and all, served under addresses made from a hash of
+//! their content.
+
+use diesel::prelude::*;
+use time::PrimitiveDateTime;
+
+use super::schema::images;
+
+/// An image without its bytes, as lists and pages use it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = images, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct ImageInfo {
+    pub id: i32,
+    pub hash: String,
+    pub content_type: String,
+    pub name: String,
+    pub byte_size: i32,
+    pub created_at: PrimitiveDateTime,
+}
+
+impl ImageInfo {
+    /// The file extension its address ends with.
+    pub fn extension(&self) -> &'static str {
+        extension_of(&self.content_type)
+    }
+
+    /// Where it is served.
+    pub fn url(&self) -> String {
+        format!("/images/{}.{}", self.hash, self.extension())
+    }
+
+    pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+        images::table
+            .order(images::id.desc())
+            .select(Self::as_select())
+            .load(conn)
+    }
+
+    pub fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<Self>> {
+        images::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .optional()
+    }
+}
+
+pub fn extension_of(content_type: &str) -> &'static str {
+    match content_type {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/webp" => "webp",
+        _ => "gif",
+    }
+}
+
+/// Stores an image, or finds the same bytes stored before; returns it.
+pub fn store(
+    conn: &mut SqliteConnection,
+    hash: &str,
+    content_type: &str,
+    name: &str,
+    bytes: &[u8],
+    uploaded_by: i32,
+) -> QueryResult<ImageInfo> {
+    if let Some(found) = images::table
+        .filter(images::hash.eq(hash))
+        .select(ImageInfo::as_select())
+        .first(conn)
+        .optional()?
+    {
+        return Ok(found);
+    }
+    diesel::insert_into(images::table)
+        .values((
+            images::hash.eq(hash),
+            images::content_type.eq(content_type),
+            images::name.eq(name),
+            images::byte_size.eq(i32::try_from(bytes.len()).unwrap_or(i32::MAX)),
+            images::uploaded_by.eq(uploaded_by),
+            images::created_at.eq(super::now()),
+            images::bytes.eq(bytes),
+        ))
+        .returning(ImageInfo::as_returning())
+        .get_result(conn)
+}
+
+/// The type and bytes of the image with this hash.
+pub fn bytes(conn: &mut SqliteConnection, hash: &str) -> QueryResult<Option<(String, Vec<u8>)>> {
+    images::table
+        .filter(images::hash.eq(hash))
+        .select((images::content_type, images::bytes))
+        .first(conn)
+        .optional()
+}

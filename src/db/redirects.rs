@@ -1,0 +1,48 @@
+//! The `slug_redirects` table: old addresses of articles, categories and tags, answered with a
+//! permanent redirect to the current one.
+
+use diesel::prelude::*;
+
+use super::schema::slug_redirects;
+
+pub const ARTICLE: &str = "article";
+pub const CATEGORY: &str = "category";
+pub const TAG: &str = "tag";
+
+/// Remembers that `old` led to `target_id`. The new slug stops being a redirect, if it was one.
+pub fn remember(
+    conn: &mut SqliteConnection,
+    kind: &str,
+    old: &str,
+    new: &str,
+    target_id: i32,
+) -> QueryResult<()> {
+    diesel::delete(
+        slug_redirects::table
+            .filter(slug_redirects::kind.eq(kind))
+            .filter(slug_redirects::old_slug.eq(new)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(slug_redirects::table)
+        .values((
+            slug_redirects::kind.eq(kind),
+            slug_redirects::old_slug.eq(old),
+            slug_redirects::target_id.eq(target_id),
+            slug_redirects::created_at.eq(super::now()),
+        ))
+        .on_conflict((slug_redirects::kind, slug_redirects::old_slug))
+        .do_update()
+        .set(slug_redirects::target_id.eq(target_id))
+        .execute(conn)
+        .map(drop)
+}
+
+/// What an old slug now leads to.
+pub fn target(conn: &mut SqliteConnection, kind: &str, old: &str) -> QueryResult<Option<i32>> {
+    slug_redirects::table
+        .filter(slug_redirects::kind.eq(kind))
+        .filter(slug_redirects::old_slug.eq(old))
+        .select(slug_redirects::target_id)
+        .first(conn)
+        .optional()
+}
