@@ -61,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Users { command } => users(&settings, command),
+        Command::CreateAdmin { email, name } => create_admin(&settings, &email, &name),
     }
 }
 
@@ -119,7 +120,57 @@ fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
             println!("The password of {email} was changed, and every session of theirs ended.");
             Ok(())
         }
+        UsersCommand::SetRole { email, role } => {
+            let email = crate::domain::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let role = crate::db::users::ROLES
+                .into_iter()
+                .find(|r| *r == role)
+                .with_context(|| format!("{role:?} is not a role: use member, editor or admin"))?;
+            conn.immediate_transaction(|conn| -> anyhow::Result<()> {
+                let member = Member::find_by_email(conn, &email)?
+                    .with_context(|| format!("no account uses {email}"))?;
+                if member.role == crate::db::users::ADMIN
+                    && role != crate::db::users::ADMIN
+                    && Member::count_active_admins(conn)? <= 1
+                {
+                    anyhow::bail!("{email} is the last admin: make someone else an admin first");
+                }
+                Member::set_role(conn, member.id, role)?;
+                let actor = crate::db::audit::Actor { id: member.id, name: "the command line".to_owned() };
+                crate::db::audit::record(
+                    conn,
+                    &actor,
+                    "change role",
+                    &crate::db::audit::member_subject(member.id),
+                    &member.role,
+                    role,
+                )?;
+                Ok(())
+            })?;
+            println!("{email} is now {role}.");
+            Ok(())
+        }
     }
+}
+
+fn create_admin(settings: &Settings, email: &str, name: &str) -> anyhow::Result<()> {
+    use crate::db::users::Member;
+    let email = crate::domain::Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let name = crate::domain::DisplayName::parse(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    let password = read_password(&format!("Password for {email}: "))?;
+    let password =
+        crate::domain::NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = bcrypt::hash(password.expose(), settings.bcrypt_cost).context("cannot hash the password")?;
+    let pool = db::open(&settings.database, 1)?;
+    let mut conn = pool.get().context("cannot connect to the database")?;
+    let admin = conn.immediate_transaction(|conn| {
+        let admin = Member::make_admin(conn, &email, &name, &crate::db::users::PasswordHash(hash))?;
+        let actor = crate::db::audit::Actor { id: admin.id, name: "the command line".to_owned() };
+        crate::db::audit::record(conn, &actor, "create admin", &crate::db::audit::member_subject(admin.id), "", "admin")?;
+        Ok::<_, diesel::result::Error>(admin)
+    })?;
+    println!("{} <{}> is an admin: log in at /login and open /admin.", admin.name, admin.email);
+    Ok(())
 }
 
 /// A password typed on the terminal without echo, or the first line of standard input when it is

@@ -104,6 +104,16 @@ pub enum Command {
         /// Folder of `.md` files with front matter; see the README for the format.
         dir: PathBuf,
     },
+    /// Create an admin account, or make an existing account an admin (the password is asked on
+    /// the terminal, or read from standard input when it is not one).
+    CreateAdmin {
+        /// The admin's email address.
+        #[arg(long)]
+        email: String,
+        /// The name shown for them.
+        #[arg(long)]
+        name: String,
+    },
     /// Manage accounts.
     Users {
         #[command(subcommand)]
@@ -119,6 +129,13 @@ pub enum UsersCommand {
     SetPassword {
         /// The account's email address.
         email: String,
+    },
+    /// Set an account's role: member, editor or admin.
+    SetRole {
+        /// The account's email address.
+        email: String,
+        /// member, editor or admin.
+        role: String,
     },
 }
 

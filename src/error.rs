@@ -12,6 +12,9 @@ pub enum AppError {
     /// The page asked for does not exist (or is not public).
     #[error("not found")]
     NotFound,
+    /// The page moved: a permanent redirect to this path (an article's or topic's old address).
+    #[error("moved")]
+    MovedTo(String),
     /// The page is for members: log in, then come back to `next`.
     #[error("log in first")]
     LogInFirst { next: String },
@@ -37,6 +40,7 @@ impl ResponseError for AppError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::LogInFirst { .. } => StatusCode::SEE_OTHER,
+            Self::MovedTo(_) => StatusCode::MOVED_PERMANENTLY,
             Self::FormExpired | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -56,6 +60,9 @@ impl ResponseError for AppError {
                     .insert_header((header::CACHE_CONTROL, "no-store"))
                     .finish()
             }
+            Self::MovedTo(path) => HttpResponse::MovedPermanently()
+                .insert_header((header::LOCATION, path.as_str()))
+                .finish(),
             Self::FormExpired => with_message(
                 self.status_code(),
                 "This form has expired",

@@ -48,6 +48,8 @@ pub struct Jobs {
     pub mailer: Mailer,
     pub wake: Arc<tokio::sync::Notify>,
     pub base_url: BaseUrl,
+    /// Counts of article views handed over by the workers.
+    pub views: std::sync::mpsc::Receiver<crate::readership::Counts>,
 }
 
 impl Jobs {
@@ -63,6 +65,9 @@ impl Jobs {
             }
             if let Err(error) = self.deliver().await {
                 tracing::warn!("the mail sender failed: {error:#}");
+            }
+            if let Err(error) = self.record_views().await {
+                tracing::warn!("article views could not be recorded: {error:#}");
             }
             let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
         }
@@ -112,6 +117,26 @@ impl Jobs {
                 }
             }
         }
+    }
+
+    /// Adds the views counted since the last time to `page_views`, in one transaction.
+    async fn record_views(&self) -> anyhow::Result<()> {
+        let counts = crate::readership::drain(&self.views);
+        if counts.is_empty() {
+            return Ok(());
+        }
+        db::run(&self.pool, move |conn| {
+            let day = db::now().date();
+            conn.immediate_transaction(|conn| {
+                for (slug, n) in &counts {
+                    crate::db::views::add(conn, slug, day, i64::try_from(*n).unwrap_or(i64::MAX))?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })?;
+            Ok(())
+        })
+        .await?;
+        Ok(())
     }
 
     /// Queues trial reminders and sweeps expired rows.

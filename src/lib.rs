@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod mail;
 pub mod member_cache;
 pub mod page_cache;
+pub mod readership;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

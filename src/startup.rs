@@ -104,6 +104,8 @@ impl Application {
         let cache: Arc<ContentCache> = Arc::default();
         let mail_wake = Arc::new(tokio::sync::Notify::new());
         let site = Site::new(base_url.clone());
+        let (readership, views) = crate::readership::Readership::new();
+        let readership = web::Data::new(readership);
         actix_web::rt::spawn(
             crate::jobs::Jobs {
                 pool: pool.clone(),
@@ -111,6 +113,7 @@ impl Application {
                 mailer,
                 wake: Arc::clone(&mail_wake),
                 base_url: base_url.clone(),
+                views,
             }
             .run(),
         );
@@ -133,6 +136,7 @@ impl Application {
             cache,
             auth,
             mail: mail_wake,
+            pages: Arc::clone(&page_cache_handle),
         });
 
         let sitemaps = web::Data::new(routes::feeds::SitemapCache::default());
@@ -141,6 +145,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(auth_data.clone())
+                .app_data(readership.clone())
                 .app_data(page_cache.clone())
                 .app_data(sitemaps.clone())
                 // Listed innermost first: a request meets the security headers, then the request
@@ -161,6 +166,7 @@ impl Application {
                 ))
                 .wrap(from_fn(compression::compress))
                 .wrap(from_fn(page_cache::serve_cached))
+                .wrap(from_fn(crate::readership::count_views))
                 .wrap(from_fn(telemetry::request_context))
                 .wrap(security_headers())
                 .configure(routes::configure)

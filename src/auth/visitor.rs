@@ -74,6 +74,26 @@ impl Visitor {
             .and_then(|value| serde_json::from_str(&value).ok())
     }
 
+    /// An editor or admin, or a redirect to log in (anonymous) or a 403 page (anyone else).
+    pub fn require_staff(&self) -> Result<&Member, AppError> {
+        let member = self.require_member()?;
+        if member.is_staff() {
+            Ok(member)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// An admin, or a redirect to log in (anonymous) or a 403 page (anyone else).
+    pub fn require_admin(&self) -> Result<&Member, AppError> {
+        let member = self.require_member()?;
+        if member.role == crate::db::users::ADMIN {
+            Ok(member)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
     /// The id of the session this request came with.
     pub fn session_id(&self) -> Option<i32> {
         self.session_id

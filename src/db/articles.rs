@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
 use super::cache::{self, ContentCache, ListKey};
-use super::schema::{article_bodies, article_tags, articles, categories, users};
+use super::schema::{article_bodies, article_tags, articles, categories, images, users};
 use crate::domain::{SafeHtml, TocEntry};
 
 pub const PUBLISHED: &str = "published";
@@ -75,6 +75,20 @@ pub struct CategoryRef {
     pub name: String,
 }
 
+/// An article's cover image, as pages link to it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = images, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct CoverRef {
+    pub hash: String,
+    pub content_type: String,
+}
+
+impl CoverRef {
+    pub fn url(&self) -> String {
+        format!("/images/{}.{}", self.hash, super::images::extension_of(&self.content_type))
+    }
+}
+
 /// What a list of articles shows of each one.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite))]
@@ -93,6 +107,9 @@ pub struct ArticleCard {
     pub author_name: String,
     #[diesel(embed)]
     pub category: Option<CategoryRef>,
+    #[diesel(embed)]
+    pub cover: Option<CoverRef>,
+    pub cover_alt: String,
 }
 
 /// A whole published article, as its own page shows it.
@@ -122,6 +139,9 @@ pub struct ArticleDetail {
     pub author_name: String,
     #[diesel(embed)]
     pub category: Option<CategoryRef>,
+    #[diesel(embed)]
+    pub cover: Option<CoverRef>,
+    pub cover_alt: String,
 }
 
 /// What the Atom feed carries of an article.
@@ -203,7 +223,10 @@ struct BodyRow<'a> {
     body_markdown: &'a str,
 }
 
-type Source = dsl::LeftJoin<dsl::InnerJoin<articles::table, users::table>, categories::table>;
+type Source = dsl::LeftJoin<
+    dsl::LeftJoin<dsl::InnerJoin<articles::table, users::table>, categories::table>,
+    images::table,
+>;
 type IsPublished = dsl::Eq<articles::status, &'static str>;
 
 /// Published articles with their author and category: the only starting point of public queries.
@@ -211,6 +234,7 @@ fn published() -> dsl::Filter<Source, IsPublished> {
     articles::table
         .inner_join(users::table)
         .left_join(categories::table)
+        .left_join(images::table)
         .filter(articles::status.eq(PUBLISHED))
 }
 
@@ -227,6 +251,7 @@ fn published_by_id(ids: &[i32]) -> ById<'_> {
     articles::table
         .inner_join(users::table)
         .left_join(categories::table)
+        .left_join(images::table)
         .filter(articles::id.eq_any(ids))
         .filter(dsl::sql::<diesel::sql_types::Bool>(
             "+articles.status = 'published'",
@@ -240,6 +265,7 @@ fn published_with_body() -> dsl::Filter<WithBody, IsPublished> {
     articles::table
         .inner_join(users::table)
         .left_join(categories::table)
+        .left_join(images::table)
         .inner_join(article_bodies::table)
         .filter(articles::status.eq(PUBLISHED))
 }

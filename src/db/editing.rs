@@ -122,6 +122,15 @@ impl EditorArticle {
     }
 }
 
+/// The article using `slug`, if any.
+pub fn slug_owner(conn: &mut SqliteConnection, slug: &str) -> QueryResult<Option<i32>> {
+    articles::table
+        .filter(articles::slug.eq(slug))
+        .select(articles::id)
+        .first(conn)
+        .optional()
+}
+
 /// Publishes an article (keeping its first publication date) or takes it back to a draft.
 /// Returns the status it had, or `None` when there is no such article.
 pub fn set_status(

@@ -46,3 +46,32 @@ pub fn target(conn: &mut SqliteConnection, kind: &str, old: &str) -> QueryResult
         .first(conn)
         .optional()
 }
+
+/// Where an old address now is, as a path, when what it led to is still public.
+pub fn moved(conn: &mut SqliteConnection, kind: &str, old: &str) -> QueryResult<Option<String>> {
+    use super::schema::{articles, categories, tags};
+    let Some(id) = target(conn, kind, old)? else {
+        return Ok(None);
+    };
+    Ok(match kind {
+        ARTICLE => articles::table
+            .filter(articles::id.eq(id))
+            .filter(articles::status.eq(super::articles::PUBLISHED))
+            .select(articles::slug)
+            .first::<String>(conn)
+            .optional()?
+            .map(|slug| format!("/articles/{slug}")),
+        CATEGORY => categories::table
+            .find(id)
+            .select(categories::slug)
+            .first::<String>(conn)
+            .optional()?
+            .map(|slug| format!("/categories/{slug}")),
+        _ => tags::table
+            .find(id)
+            .select(tags::slug)
+            .first::<String>(conn)
+            .optional()?
+            .map(|slug| format!("/tags/{slug}")),
+    })
+}

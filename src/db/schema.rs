@@ -196,6 +196,7 @@ diesel::joinable!(article_bodies -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(articles -> categories (category_id));
+diesel::joinable!(articles -> images (cover_image_id));
 diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(page_views -> articles (article_id));

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::auth::Visitor;
 use crate::db::articles::{ArticleCard, ArticleDetail};
 use crate::db::cache::ListKey;
+use crate::db::redirects;
 use crate::db::taxonomy::Tag;
 use crate::db::{self};
 use crate::domain::pagination::page_url;
@@ -89,6 +90,51 @@ struct ArticlePage {
     trial_ended_on: Option<String>,
     /// `next=` back to this article, for the log-in and sign-up links of the teaser.
     next_query: String,
+    /// Set when an editor previews the article: the way back to the form, and on to saving.
+    preview: Option<PreviewBar>,
+}
+
+/// The bar above a previewed article: the form's values, hidden, with buttons to go back to
+/// editing or to save.
+pub struct PreviewBar {
+    pub action: String,
+    pub csrf_token: String,
+    pub fields: Vec<(&'static str, String)>,
+}
+
+/// An article not saved yet, exactly as readers would see it in full, with the preview bar.
+pub fn preview(
+    state: &AppState,
+    visitor: &Visitor,
+    settings: &crate::db::settings::SiteSettings,
+    article: ArticleDetail,
+    tags: Vec<Tag>,
+    bar: PreviewBar,
+) -> Result<HttpResponse, AppError> {
+    let site = &state.site;
+    let path = format!("/articles/{}", article.slug);
+    let mut layout = Layout::new(site, &path, &article.title, &article.summary)
+        .with_visitor(visitor, settings)
+        .in_section("articles")
+        .article()
+        .noindex();
+    layout.flash = Some(
+        "Preview: this is the article as readers will see it. Nothing is saved yet.".to_owned(),
+    );
+    let page = ArticlePage {
+        trial_ended_on: None,
+        next_query: String::new(),
+        preview: Some(bar),
+        body: Some(article.body()),
+        teaser: article.teaser(),
+        toc: article.toc(),
+        json_ld: JsonLd::for_article(&site.base_url, &settings.site_title, &article),
+        tags,
+        related: Vec::new(),
+        layout,
+        article,
+    };
+    super::forms::render_private(&page, actix_web::http::StatusCode::OK)
 }
 
 /// `GET /articles/{slug}`. A members-only article reads in full for staff and for members whose
@@ -102,8 +148,12 @@ pub async fn show(
     let slug = Slug::parse(&slug.into_inner()).map_err(|_| AppError::NotFound)?;
     let cache = Arc::clone(&state.cache);
     let (article, tags, related, settings) = db::run(&state.pool, move |conn| {
-        let article =
-            ArticleDetail::find_published(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
+        let Some(article) = ArticleDetail::find_published(conn, slug.as_str())? else {
+            return Err(match redirects::moved(conn, redirects::ARTICLE, slug.as_str())? {
+                Some(path) => AppError::MovedTo(path),
+                None => AppError::NotFound,
+            });
+        };
         let tags = Tag::for_article(conn, article.id)?;
         let tag_ids: Vec<i32> = tags.iter().map(|t| t.id).collect();
         let related = ArticleCard::related(conn, &cache, &article, &tag_ids, RELATED)?;
@@ -121,13 +171,16 @@ pub async fn show(
         .and_then(|m| m.trial_ends_at)
         .map(date_label);
     let path = format!("/articles/{}", article.slug);
+    let mut layout = Layout::new(site, &path, &article.title, &article.summary)
+        .with_visitor(&visitor, &settings)
+        .in_section("articles")
+        .article();
+    layout.og_image = article.cover.as_ref().map(|c| site.base_url.join(&c.url()));
     let page = ArticlePage {
         trial_ended_on,
         next_query: serde_urlencoded::to_string([("next", path.as_str())]).unwrap_or_default(),
-        layout: Layout::new(site, &path, &article.title, &article.summary)
-            .with_visitor(&visitor, &settings)
-            .in_section("articles")
-            .article(),
+        preview: None,
+        layout,
         body: full_access.then(|| article.body()),
         teaser: article.teaser(),
         toc: if full_access {

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_area;
 pub mod account_data;
+pub mod admin;
 pub mod articles;
 pub mod email_links;
 pub mod feeds;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::auth::Visitor;
 use crate::db::articles::ArticleCard;
 use crate::db::cache::ListKey;
+use crate::db::redirects;
 use crate::db::settings::SiteSettings;
 use crate::db::taxonomy::{Category, Tag};
 use crate::db::{self};
@@ -92,7 +93,9 @@ pub async fn category(
     let page = page_number(&req);
     let cache = Arc::clone(&state.cache);
     let hub = db::run(&state.pool, move |conn| {
-        let category = Category::find_by_slug(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
+        let Some(category) = Category::find_by_slug(conn, slug.as_str())? else {
+            return Err(moved(conn, redirects::CATEGORY, slug.as_str())?);
+        };
         let (articles, total) = ArticleCard::page(
             conn,
             &cache,
@@ -125,7 +128,9 @@ pub async fn tag(
     let page = page_number(&req);
     let cache = Arc::clone(&state.cache);
     let hub = db::run(&state.pool, move |conn| {
-        let tag = Tag::find_by_slug(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
+        let Some(tag) = Tag::find_by_slug(conn, slug.as_str())? else {
+            return Err(moved(conn, redirects::TAG, slug.as_str())?);
+        };
         let (articles, total) = ArticleCard::page(
             conn,
             &cache,
@@ -146,6 +151,18 @@ pub async fn tag(
     })
     .await?;
     render_hub(&req, &state, &visitor, hub, page)
+}
+
+/// A redirect to where an old topic address now leads, or not found.
+fn moved(
+    conn: &mut diesel::SqliteConnection,
+    kind: &str,
+    old: &str,
+) -> Result<AppError, AppError> {
+    Ok(match redirects::moved(conn, kind, old)? {
+        Some(path) => AppError::MovedTo(path),
+        None => AppError::NotFound,
+    })
 }
 
 fn render_hub(

@@ -33,6 +33,8 @@ pub struct AppState {
     pub auth: Auth,
     /// Wakes the mail sender when a message was queued.
     pub mail: Arc<tokio::sync::Notify>,
+    /// The cache of finished pages: cleared at once after an editor's or admin's change.
+    pub pages: Arc<crate::page_cache::PageCache>,
 }
 
 /// Where the site is. Its name, tagline and description are settings (see
@@ -73,6 +75,8 @@ pub struct Layout {
     pub flash: Option<String>,
     /// Length of the free trial, for the invitations.
     pub trial_days: i64,
+    /// The absolute address of the image link previews show (an article's cover).
+    pub og_image: Option<String>,
 }
 
 /// The header's account links for a logged-in member.
@@ -80,6 +84,8 @@ pub struct Layout {
 pub struct AccountNav {
     /// The token of the log-out form.
     pub csrf_token: String,
+    /// Editors and admins get a link to the admin area.
+    pub staff: bool,
 }
 
 impl Layout {
@@ -100,6 +106,7 @@ impl Layout {
             account: None,
             flash: None,
             trial_days: SiteSettings::default().trial_days,
+            og_image: None,
         };
         layout.name_site(&SiteSettings::default());
         layout
@@ -123,9 +130,10 @@ impl Layout {
     pub fn with_visitor(mut self, visitor: &Visitor, settings: &SiteSettings) -> Self {
         self.trial_days = settings.trial_days;
         self.name_site(settings);
-        if visitor.member().is_some() {
+        if let Some(member) = visitor.member() {
             self.account = Some(AccountNav {
                 csrf_token: visitor.csrf_token(),
+                staff: member.is_staff(),
             });
             self.flash = visitor.take_flash();
         }

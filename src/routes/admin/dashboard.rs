@@ -1,0 +1,186 @@
+//! The dashboard (`GET /admin`): sign-ups and article views per day over the last 30 days, drawn
+//! as SVG on the server (each chart with a title, a description and its numbers as a table for
+//! screen readers), the state of the trials, and the most-read articles. Also the audit log
+//! (`GET /admin/audit`), for admins.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::{AdminNav, Need, allowed, layout, nav, settings};
+use crate::auth::Visitor;
+use crate::db::audit::{self, AuditEntry};
+use crate::db::users::MemberStats;
+use crate::db::views::{self, MostRead};
+use crate::db::{self};
+use crate::domain::Pagination;
+use crate::error::AppError;
+use crate::routes::forms::render_private;
+use crate::routes::{page_number, query_param};
+use crate::views::format::date_label;
+use crate::views::{AppState, Layout};
+
+const DAYS: i64 = 30;
+const CHART_WIDTH: usize = 600;
+const CHART_HEIGHT: usize = 160;
+
+/// A bar chart of one number per day.
+pub struct Chart {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub description: String,
+    /// Day label and value, oldest first.
+    pub days: Vec<(String, i64)>,
+    pub bars: Vec<Bar>,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// One bar, in the chart's coordinates.
+pub struct Bar {
+    pub x: usize,
+    pub y: usize,
+    pub width: usize,
+    pub height: usize,
+    pub label: String,
+}
+
+impl Chart {
+    fn new(id: &'static str, title: &'static str, what: &str, counts: &[(time::Date, i64)], today: time::Date) -> Self {
+        let days: Vec<(time::Date, i64)> = (0..DAYS)
+            .rev()
+            .map(|back| {
+                let day = today - time::Duration::days(back);
+                (day, counts.iter().find(|(d, _)| *d == day).map_or(0, |(_, n)| *n))
+            })
+            .collect();
+        let max = days.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+        let total: i64 = days.iter().map(|(_, n)| n).sum();
+        let slot = CHART_WIDTH / days.len().max(1);
+        let bars = days
+            .iter()
+            .enumerate()
+            .map(|(i, (day, n))| {
+                let height = usize::try_from(*n * (CHART_HEIGHT as i64 - 20) / max).unwrap_or(0);
+                Bar {
+                    x: i * slot + 1,
+                    y: CHART_HEIGHT - 16 - height,
+                    width: slot.saturating_sub(2).max(1),
+                    height,
+                    label: format!("{}: {n}", short_date(*day)),
+                }
+            })
+            .collect();
+        let busiest = days.iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0);
+        let description = match busiest {
+            Some((day, n)) => format!(
+                "{total} {what} in the last {DAYS} days; the most on {} ({n}).",
+                short_date(*day)
+            ),
+            None => format!("No {what} in the last {DAYS} days."),
+        };
+        Self {
+            id,
+            title,
+            description,
+            days: days.iter().map(|(d, n)| (short_date(*d), *n)).collect(),
+            bars,
+            width: CHART_WIDTH,
+            height: CHART_HEIGHT,
+        }
+    }
+}
+
+fn short_date(day: time::Date) -> String {
+    format!("{} {}", day.day(), &day.month().to_string()[..3])
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    nav: AdminNav,
+    stats: Option<MemberStats>,
+    charts: Vec<Chart>,
+    most_read: Vec<MostRead>,
+}
+
+/// `GET /admin`.
+pub async fn show(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpResponse, AppError> {
+    let member = allowed(&visitor, Need::Staff)?;
+    let admin = member.role == crate::db::users::ADMIN;
+    let settings = settings(&state).await?;
+    let now = db::now();
+    let today = now.date();
+    let since = today - time::Duration::days(DAYS - 1);
+    let (stats, signups, views_per_day, most_read) = db::run(&state.pool, move |conn| {
+        Ok((
+            MemberStats::load(conn, now)?,
+            MemberStats::signups_per_day(conn, since)?,
+            views::per_day(conn, since)?,
+            views::most_read(conn, since, 10)?,
+        ))
+    })
+    .await?;
+    let mut charts = vec![Chart::new("views", "Article views per day", "views", &views_per_day, today)];
+    if admin {
+        charts.insert(0, Chart::new("signups", "Sign-ups per day", "sign-ups", &signups, today));
+    }
+    let page = DashboardPage {
+        layout: layout(&state, &visitor, &settings, "/admin", "Dashboard"),
+        nav: nav(&member, "dashboard"),
+        stats: admin.then_some(stats),
+        charts,
+        most_read,
+    };
+    render_private(&page, StatusCode::OK)
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    layout: Layout,
+    nav: AdminNav,
+    entries: Vec<AuditEntry>,
+    actions: Vec<String>,
+    action: String,
+    pagination: Pagination,
+}
+
+impl AuditPage {
+    fn when(&self, entry: &AuditEntry) -> String {
+        format!("{} {:02}:{:02}", date_label(entry.at), entry.at.hour(), entry.at.minute())
+    }
+}
+
+/// `GET /admin/audit`, optionally `?action=`.
+pub async fn audit_log(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    visitor: Visitor,
+) -> Result<HttpResponse, AppError> {
+    let member = allowed(&visitor, Need::Admin)?;
+    let page = page_number(&req);
+    let action = query_param(&req, "action").unwrap_or_default();
+    let filter = Some(action.clone()).filter(|a| !a.is_empty());
+    let settings = settings(&state).await?;
+    let (entries, total, actions) = db::run(&state.pool, move |conn| {
+        let (entries, total) = audit::page(conn, filter.as_deref(), page.offset(50), 50)?;
+        Ok((entries, total, audit::actions(conn)?))
+    })
+    .await?;
+    let base = format!(
+        "/admin/audit?{}",
+        serde_urlencoded::to_string([("action", action.as_str())]).unwrap_or_default()
+    );
+    let pagination = Pagination::new(&base, page, 50, total).ok_or(AppError::NotFound)?;
+    let page = AuditPage {
+        layout: layout(&state, &visitor, &settings, "/admin/audit", "Audit log"),
+        nav: nav(&member, "audit"),
+        entries,
+        actions,
+        action,
+        pagination,
+    };
+    render_private(&page, StatusCode::OK)
+}

@@ -1,0 +1,91 @@
+//! The editor and admin area under `/admin`. Editors manage articles, images, categories and
+//! tags; admins also manage members and settings, and read the dashboard's member figures and the
+//! audit log. Every route checks the role on the server (an anonymous visitor is sent to log in
+//! and comes back; anyone else gets a 403 page), every page is `no-store`, every change is a POST
+//! with a CSRF token that records who did what in the audit log.
+
+pub mod articles;
+pub mod dashboard;
+pub mod editor;
+pub mod preview;
+pub mod images;
+pub mod members;
+pub mod settings;
+pub mod topics;
+
+use std::sync::Arc;
+
+use crate::auth::Visitor;
+use crate::db::audit::Actor;
+use crate::db::settings::SiteSettings;
+use crate::db::users::{ADMIN, Member};
+use crate::db::{self};
+use crate::error::AppError;
+use crate::routes::forms::Fields;
+use crate::views::{AppState, Layout};
+
+/// Who may use a part of the area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Editors and admins.
+    Staff,
+    /// Admins only.
+    Admin,
+}
+
+/// The member behind an admin request, if they may use this part.
+pub fn allowed(visitor: &Visitor, need: Need) -> Result<Member, AppError> {
+    match need {
+        Need::Staff => visitor.require_staff().cloned(),
+        Need::Admin => visitor.require_admin().cloned(),
+    }
+}
+
+/// An admin POST: the member (with the role `need` asks), the fields, the CSRF token checked.
+pub fn posted(visitor: &Visitor, need: Need, body: &[u8]) -> Result<(Member, Fields), AppError> {
+    let member = allowed(visitor, need)?;
+    let fields = Fields::parse(body);
+    visitor.check_csrf(fields.get(crate::auth::csrf::FIELD))?;
+    Ok((member, fields))
+}
+
+pub fn actor(member: &Member) -> Actor {
+    Actor {
+        id: member.id,
+        name: member.name.clone(),
+    }
+}
+
+/// The navigation of the area, with the current part.
+#[derive(Debug, Clone)]
+pub struct AdminNav {
+    pub current: &'static str,
+    pub admin: bool,
+}
+
+/// The layout of an admin page, with the area's navigation.
+pub fn layout(
+    state: &AppState,
+    visitor: &Visitor,
+    settings: &SiteSettings,
+    path: &str,
+    title: &str,
+) -> Layout {
+    Layout::new(&state.site, path, title, "The editor and admin area.")
+        .with_visitor(visitor, settings)
+        .in_section("admin")
+        .noindex()
+}
+
+pub fn nav(member: &Member, current: &'static str) -> AdminNav {
+    AdminNav {
+        current,
+        admin: member.role == ADMIN,
+    }
+}
+
+/// The settings, through the content cache.
+pub async fn settings(state: &AppState) -> Result<SiteSettings, AppError> {
+    let cache = Arc::clone(&state.cache);
+    db::run(&state.pool, move |conn| Ok(cache.settings(conn)?)).await
+}
