@@ -136,7 +136,10 @@ fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
                     anyhow::bail!("{email} is the last admin: make someone else an admin first");
                 }
                 Member::set_role(conn, member.id, role)?;
-                let actor = crate::db::audit::Actor { id: member.id, name: "the command line".to_owned() };
+                let actor = crate::db::audit::Actor {
+                    id: member.id,
+                    name: "the command line".to_owned(),
+                };
                 crate::db::audit::record(
                     conn,
                     &actor,
@@ -156,20 +159,35 @@ fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
 fn create_admin(settings: &Settings, email: &str, name: &str) -> anyhow::Result<()> {
     use crate::db::users::Member;
     let email = crate::domain::Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
-    let name = crate::domain::DisplayName::parse(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    let name =
+        crate::domain::DisplayName::parse(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
     let password = read_password(&format!("Password for {email}: "))?;
     let password =
         crate::domain::NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hash = bcrypt::hash(password.expose(), settings.bcrypt_cost).context("cannot hash the password")?;
+    let hash = bcrypt::hash(password.expose(), settings.bcrypt_cost)
+        .context("cannot hash the password")?;
     let pool = db::open(&settings.database, 1)?;
     let mut conn = pool.get().context("cannot connect to the database")?;
     let admin = conn.immediate_transaction(|conn| {
         let admin = Member::make_admin(conn, &email, &name, &crate::db::users::PasswordHash(hash))?;
-        let actor = crate::db::audit::Actor { id: admin.id, name: "the command line".to_owned() };
-        crate::db::audit::record(conn, &actor, "create admin", &crate::db::audit::member_subject(admin.id), "", "admin")?;
+        let actor = crate::db::audit::Actor {
+            id: admin.id,
+            name: "the command line".to_owned(),
+        };
+        crate::db::audit::record(
+            conn,
+            &actor,
+            "create admin",
+            &crate::db::audit::member_subject(admin.id),
+            "",
+            "admin",
+        )?;
         Ok::<_, diesel::result::Error>(admin)
     })?;
-    println!("{} <{}> is an admin: log in at /login and open /admin.", admin.name, admin.email);
+    println!(
+        "{} <{}> is an admin: log in at /login and open /admin.",
+        admin.name, admin.email
+    );
     Ok(())
 }
 

@@ -85,7 +85,11 @@ pub struct CoverRef {
 
 impl CoverRef {
     pub fn url(&self) -> String {
-        format!("/images/{}.{}", self.hash, super::images::extension_of(&self.content_type))
+        format!(
+            "/images/{}.{}",
+            self.hash,
+            super::images::extension_of(&self.content_type)
+        )
     }
 }
 

@@ -85,7 +85,10 @@ pub fn list(
         if let Some(title) = &filter.title {
             let pattern = format!(
                 "%{}%",
-                title.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                title
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
             );
             query = query.filter(articles::title.like(pattern).escape('\\'));
         }

@@ -15,8 +15,8 @@ pub mod images;
 pub mod outbox;
 #[cfg(test)]
 mod query_plans;
-pub mod schema;
 pub mod redirects;
+pub mod schema;
 pub mod search;
 pub mod sessions;
 pub mod settings;

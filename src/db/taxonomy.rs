@@ -248,7 +248,13 @@ impl Category {
             .execute(conn)
             .map_err(taken)?;
         if old.slug != slug.as_str() {
-            super::redirects::remember(conn, super::redirects::CATEGORY, &old.slug, slug.as_str(), old.id)?;
+            super::redirects::remember(
+                conn,
+                super::redirects::CATEGORY,
+                &old.slug,
+                slug.as_str(),
+                old.id,
+            )?;
         }
         Ok(())
     }
@@ -276,7 +282,11 @@ impl Tag {
     }
 
     pub fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<Self>> {
-        tags::table.find(id).select(Self::as_select()).first(conn).optional()
+        tags::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .optional()
     }
 
     pub fn create(
@@ -313,7 +323,13 @@ impl Tag {
             .execute(conn)
             .map_err(taken)?;
         if old.slug != slug.as_str() {
-            super::redirects::remember(conn, super::redirects::TAG, &old.slug, slug.as_str(), old.id)?;
+            super::redirects::remember(
+                conn,
+                super::redirects::TAG,
+                &old.slug,
+                slug.as_str(),
+                old.id,
+            )?;
         }
         Ok(())
     }

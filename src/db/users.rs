@@ -305,6 +305,7 @@ impl Member {
         diesel::delete(outbox::table.filter(outbox::user_id.eq(id))).execute(conn)?;
         diesel::delete(throttle_events::table.filter(throttle_events::key_hash.eq(throttle_key)))
             .execute(conn)?;
+        super::audit::forget_member(conn, id)?;
         diesel::delete(users::table.find(id))
             .execute(conn)
             .map(drop)
@@ -380,8 +381,10 @@ impl Member {
         diesel::update(users::table.find(id))
             .set((
                 users::trial_ends_at.eq(ends),
-                users::trial_started_at.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamp>>(
-                    "coalesce(trial_started_at, CURRENT_TIMESTAMP)",
+                users::trial_started_at.eq(diesel::dsl::sql::<
+                    diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+                >(
+                    "coalesce(trial_started_at, CURRENT_TIMESTAMP)"
                 )),
                 users::trial_reminder_sent_at.eq(None::<PrimitiveDateTime>),
                 users::updated_at.eq(now),
@@ -456,13 +459,19 @@ impl MemberStats {
     pub fn load(conn: &mut SqliteConnection, now: PrimitiveDateTime) -> QueryResult<Self> {
         let members = || users::table.filter(users::role.eq(MEMBER)).into_boxed();
         Ok(Self {
-            active_trials: members().filter(users::trial_ends_at.gt(now)).count().get_result(conn)?,
+            active_trials: members()
+                .filter(users::trial_ends_at.gt(now))
+                .count()
+                .get_result(conn)?,
             ending_this_week: members()
                 .filter(users::trial_ends_at.gt(now))
                 .filter(users::trial_ends_at.le(now + time::Duration::days(7)))
                 .count()
                 .get_result(conn)?,
-            ended: members().filter(users::trial_ends_at.le(now)).count().get_result(conn)?,
+            ended: members()
+                .filter(users::trial_ends_at.le(now))
+                .count()
+                .get_result(conn)?,
             members: members().count().get_result(conn)?,
         })
     }

@@ -57,7 +57,11 @@ pub struct MostRead {
 }
 
 /// The most-read articles since `since`.
-pub fn most_read(conn: &mut SqliteConnection, since: Day, limit: i64) -> QueryResult<Vec<MostRead>> {
+pub fn most_read(
+    conn: &mut SqliteConnection,
+    since: Day,
+    limit: i64,
+) -> QueryResult<Vec<MostRead>> {
     diesel::sql_query(
         "SELECT articles.slug AS slug, articles.title AS title, sum(page_views.views) AS views \
          FROM page_views JOIN articles ON articles.id = page_views.article_id \

@@ -149,10 +149,12 @@ pub async fn show(
     let cache = Arc::clone(&state.cache);
     let (article, tags, related, settings) = db::run(&state.pool, move |conn| {
         let Some(article) = ArticleDetail::find_published(conn, slug.as_str())? else {
-            return Err(match redirects::moved(conn, redirects::ARTICLE, slug.as_str())? {
-                Some(path) => AppError::MovedTo(path),
-                None => AppError::NotFound,
-            });
+            return Err(
+                match redirects::moved(conn, redirects::ARTICLE, slug.as_str())? {
+                    Some(path) => AppError::MovedTo(path),
+                    None => AppError::NotFound,
+                },
+            );
         };
         let tags = Tag::for_article(conn, article.id)?;
         let tag_ids: Vec<i32> = tags.iter().map(|t| t.id).collect();

@@ -10,9 +10,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::compression;
-use crate::db::settings::SiteSettings;
 use crate::config::BaseUrl;
 use crate::db::articles::{FeedEntry, SitemapEntry};
+use crate::db::settings::SiteSettings;
 use crate::db::taxonomy::{Category, Tag};
 use crate::db::{self};
 use crate::domain::SafeHtml;
@@ -48,7 +48,10 @@ struct AtomEntry {
 pub async fn atom(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let cache = std::sync::Arc::clone(&state.cache);
     let (entries, settings) = db::run(&state.pool, move |conn| {
-        Ok((FeedEntry::latest(conn, FEED_ENTRIES)?, cache.settings(conn)?))
+        Ok((
+            FeedEntry::latest(conn, FEED_ENTRIES)?,
+            cache.settings(conn)?,
+        ))
     })
     .await?;
     let site = &state.site;

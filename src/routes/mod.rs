@@ -79,6 +79,61 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             email_links::reset_form,
             email_links::reset,
         ))
+        .service(page("/images/{name}", admin::images::serve))
+        .service(page("/admin", admin::dashboard::show))
+        .service(page("/admin/audit", admin::dashboard::audit_log))
+        .service(page("/admin/articles", admin::articles::list))
+        .service(form(
+            "/admin/articles/new",
+            admin::editor::new_form,
+            admin::editor::create,
+        ))
+        .service(form(
+            "/admin/articles/{id}",
+            admin::editor::edit_form,
+            admin::editor::update,
+        ))
+        .service(action(
+            "/admin/articles/{id}/publish",
+            admin::articles::publish,
+        ))
+        .service(action(
+            "/admin/articles/{id}/unpublish",
+            admin::articles::unpublish,
+        ))
+        .service(form(
+            "/admin/articles/{id}/delete",
+            admin::articles::confirm_delete,
+            admin::articles::delete,
+        ))
+        .service(form(
+            "/admin/images",
+            admin::images::list,
+            admin::images::upload,
+        ))
+        .service(form(
+            "/admin/topics",
+            admin::topics::list,
+            admin::topics::create,
+        ))
+        .service(page("/admin/members", admin::members::list))
+        .service(page("/admin/members.csv", admin::members::export))
+        .service(page("/admin/members/{id}", admin::members::show))
+        .service(action("/admin/members/{id}/trial", admin::members::trial))
+        .service(action("/admin/members/{id}/role", admin::members::role))
+        .service(action("/admin/members/{id}/status", admin::members::status))
+        .service(action("/admin/members/{id}/delete", admin::members::delete))
+        .service(form(
+            "/admin/settings",
+            admin::settings::show,
+            admin::settings::save,
+        ))
+        .service(form(
+            "/admin/{kind}/{id}",
+            admin::topics::edit_form,
+            admin::topics::update,
+        ))
+        .service(action("/admin/{kind}/{id}/delete", admin::topics::delete))
         .service(page("/healthz", health::healthz))
         .service(page("/static/{path:.+}", assets::serve))
         .default_service(web::to(not_found));

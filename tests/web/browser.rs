@@ -99,7 +99,7 @@ impl<'a> Browser<'a> {
             path: path.to_owned(),
             status: response.status(),
             headers: response.headers().clone(),
-            body: String::from_utf8(body.to_vec()).unwrap(),
+            body: String::from_utf8_lossy(&body).into_owned(),
         };
         self.keep_cookies(&page);
         page
@@ -138,11 +138,28 @@ impl<'a> Browser<'a> {
         assert_eq!(form_el.value().attr("method"), Some("post"), "{form}");
         let action = form_el.value().attr("action").unwrap().to_owned();
         let mut fields: Vec<(String, String)> = Vec::new();
-        for input in form_el.select(&sel("input[name]")) {
+        for input in form_el.select(&sel("input[name], textarea[name], select[name]")) {
             let el = input.value();
             let name = el.attr("name").unwrap().to_owned();
-            let value = el.attr("value").unwrap_or_default().to_owned();
-            if el.attr("type") == Some("checkbox") && el.attr("checked").is_none() {
+            let value = match el.name() {
+                "textarea" => input.text().collect::<String>(),
+                "select" => {
+                    let options: Vec<_> = input.select(&sel("option")).collect();
+                    options
+                        .iter()
+                        .find(|o| o.value().attr("selected").is_some())
+                        .or(options.first())
+                        .and_then(|o| o.value().attr("value"))
+                        .unwrap_or_default()
+                        .to_owned()
+                }
+                _ => el.attr("value").unwrap_or_default().to_owned(),
+            };
+            let kind = el.attr("type");
+            if matches!(kind, Some("checkbox" | "radio")) && el.attr("checked").is_none() {
+                continue;
+            }
+            if matches!(kind, Some("file")) {
                 continue;
             }
             fields.push((name, value));

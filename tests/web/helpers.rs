@@ -77,7 +77,7 @@ impl TestApp {
             path: path.to_owned(),
             status: response.status(),
             headers: response.headers().clone(),
-            body: String::from_utf8(body.to_vec()).unwrap(),
+            body: String::from_utf8_lossy(&body).into_owned(),
         }
     }
 

@@ -8,6 +8,7 @@
 )]
 
 mod account;
+mod admin;
 mod browser;
 mod cli;
 mod content;

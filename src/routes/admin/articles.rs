@@ -116,7 +116,14 @@ async fn set_status(
                 .unwrap_or_default();
             let action = if publish { "publish" } else { "unpublish" };
             let after = if publish { "published" } else { "draft" };
-            audit::record(conn, &who, action, &format!("article #{id} “{title}”"), &before, after)?;
+            audit::record(
+                conn,
+                &who,
+                action,
+                &format!("article #{id} “{title}”"),
+                &before,
+                after,
+            )?;
             Ok::<_, diesel::result::Error>(Some(()))
         })?;
         Ok(done)
@@ -174,9 +181,11 @@ pub async fn confirm_delete(
     let member = allowed(&visitor, Need::Staff)?;
     let id = id.into_inner();
     let settings = settings(&state).await?;
-    let article = db::run(&state.pool, move |conn| Ok(editing::EditorArticle::find(conn, id)?))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let article = db::run(&state.pool, move |conn| {
+        Ok(editing::EditorArticle::find(conn, id)?)
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
     let page = DeletePage {
         layout: layout(
             &state,

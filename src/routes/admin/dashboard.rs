@@ -46,12 +46,24 @@ pub struct Bar {
 }
 
 impl Chart {
-    fn new(id: &'static str, title: &'static str, what: &str, counts: &[(time::Date, i64)], today: time::Date) -> Self {
+    fn new(
+        id: &'static str,
+        title: &'static str,
+        what: &str,
+        counts: &[(time::Date, i64)],
+        today: time::Date,
+    ) -> Self {
         let days: Vec<(time::Date, i64)> = (0..DAYS)
             .rev()
             .map(|back| {
                 let day = today - time::Duration::days(back);
-                (day, counts.iter().find(|(d, _)| *d == day).map_or(0, |(_, n)| *n))
+                (
+                    day,
+                    counts
+                        .iter()
+                        .find(|(d, _)| *d == day)
+                        .map_or(0, |(_, n)| *n),
+                )
             })
             .collect();
         let max = days.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
@@ -122,9 +134,18 @@ pub async fn show(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
         ))
     })
     .await?;
-    let mut charts = vec![Chart::new("views", "Article views per day", "views", &views_per_day, today)];
+    let mut charts = vec![Chart::new(
+        "views",
+        "Article views per day",
+        "views",
+        &views_per_day,
+        today,
+    )];
     if admin {
-        charts.insert(0, Chart::new("signups", "Sign-ups per day", "sign-ups", &signups, today));
+        charts.insert(
+            0,
+            Chart::new("signups", "Sign-ups per day", "sign-ups", &signups, today),
+        );
     }
     let page = DashboardPage {
         layout: layout(&state, &visitor, &settings, "/admin", "Dashboard"),
@@ -149,7 +170,12 @@ struct AuditPage {
 
 impl AuditPage {
     fn when(&self, entry: &AuditEntry) -> String {
-        format!("{} {:02}:{:02}", date_label(entry.at), entry.at.hour(), entry.at.minute())
+        format!(
+            "{} {:02}:{:02}",
+            date_label(entry.at),
+            entry.at.hour(),
+            entry.at.minute()
+        )
     }
 }
 

@@ -115,7 +115,11 @@ async fn read_upload(mut multipart: Multipart) -> Upload {
             "csrf_token" => upload.csrf_token = String::from_utf8_lossy(&data).into_owned(),
             "back" => upload.back = String::from_utf8_lossy(&data).into_owned(),
             "image" => {
-                upload.name = file_name.chars().filter(|c| !c.is_control()).take(200).collect();
+                upload.name = file_name
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect();
                 upload.bytes = data;
             }
             _ => {}
@@ -157,13 +161,24 @@ pub async fn upload(
         }
     };
     let hash = crate::auth::hex(&sha2::Sha256::digest(&upload.bytes)[..16]);
-    let name = if upload.name.is_empty() { "image".to_owned() } else { upload.name.clone() };
+    let name = if upload.name.is_empty() {
+        "image".to_owned()
+    } else {
+        upload.name.clone()
+    };
     let who = actor(&member);
     let bytes = upload.bytes;
     let stored = db::run(&state.pool, move |conn| {
         let stored = conn.immediate_transaction(|conn| {
             let image = images::store(conn, &hash, content_type, &name, &bytes, who.id)?;
-            audit::record(conn, &who, "upload image", &format!("image {}", image.url()), "", &name)?;
+            audit::record(
+                conn,
+                &who,
+                "upload image",
+                &format!("image {}", image.url()),
+                "",
+                &name,
+            )?;
             Ok::<_, diesel::result::Error>(image)
         })?;
         Ok(stored)
@@ -217,7 +232,10 @@ mod tests {
         assert_eq!(sniff(b"\xff\xd8\xff\xe0"), Some("image/jpeg"));
         assert_eq!(sniff(b"GIF89a..."), Some("image/gif"));
         assert_eq!(sniff(b"RIFF\x10\0\0\0WEBPVP8 "), Some("image/webp"));
-        assert_eq!(sniff(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>"), None);
+        assert_eq!(
+            sniff(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>"),
+            None
+        );
         assert_eq!(sniff(b"<?php echo 1; ?>"), None);
         assert_eq!(sniff(b""), None);
     }

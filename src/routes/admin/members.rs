@@ -57,7 +57,12 @@ pub async fn list(
     let search = q.clone();
     let settings = settings(&state).await?;
     let (found, total) = db::run(&state.pool, move |conn| {
-        Ok(Member::search(conn, &search, page.offset(PER_PAGE), PER_PAGE.into())?)
+        Ok(Member::search(
+            conn,
+            &search,
+            page.offset(PER_PAGE),
+            PER_PAGE.into(),
+        )?)
     })
     .await?;
     let now = db::now();
@@ -65,8 +70,7 @@ pub async fn list(
         "/admin/members?{}",
         serde_urlencoded::to_string([("q", q.as_str())]).unwrap_or_default()
     );
-    let pagination =
-        Pagination::new(&base, page, PER_PAGE, total).ok_or(AppError::NotFound)?;
+    let pagination = Pagination::new(&base, page, PER_PAGE, total).ok_or(AppError::NotFound)?;
     let page = MembersPage {
         layout: layout(&state, &visitor, &settings, "/admin/members", "Members"),
         nav: nav(&member, "members"),
@@ -117,14 +121,26 @@ async fn member_page(
     })
     .await?;
     Ok(MemberPage {
-        layout: layout(state, visitor, &settings, &format!("/admin/members/{id}"), &member.name),
+        layout: layout(
+            state,
+            visitor,
+            &settings,
+            &format!("/admin/members/{id}"),
+            &member.name,
+        ),
         nav: nav(&admin, "members"),
         csrf_token: visitor.csrf_token(),
         trial: trial_status(&member, db::now()),
         joined: date_label(member.created_at),
         devices: devices
             .into_iter()
-            .map(|d| (d.device, date_label(d.created_at), date_label(d.last_seen_at)))
+            .map(|d| {
+                (
+                    d.device,
+                    date_label(d.created_at),
+                    date_label(d.last_seen_at),
+                )
+            })
             .collect(),
         member,
         roles: ROLES,
@@ -168,55 +184,78 @@ async fn apply(
     };
     let who = actor(&admin);
     let outcome = db::run(&state.pool, move |conn| {
-        let outcome = conn.immediate_transaction(|conn| -> Result<Result<&'static str, String>, diesel::result::Error> {
-            let Some(member) = Member::find(conn, id)? else {
-                return Ok(Err("There is no such member.".to_owned()));
-            };
-            let last_admin = member.role == ADMIN
-                && member.status == ACTIVE
-                && Member::count_active_admins(conn)? <= 1;
-            let subject = member_subject(id);
-            match change {
-                Change::Trial(days) => {
-                    let now = db::now();
-                    let ends = match days {
-                        Some(days) => {
-                            let from = member.trial_ends_at.filter(|end| *end > now).unwrap_or(now);
-                            from + time::Duration::days(days)
+        let outcome = conn.immediate_transaction(
+            |conn| -> Result<Result<&'static str, String>, diesel::result::Error> {
+                let Some(member) = Member::find(conn, id)? else {
+                    return Ok(Err("There is no such member.".to_owned()));
+                };
+                let last_admin = member.role == ADMIN
+                    && member.status == ACTIVE
+                    && Member::count_active_admins(conn)? <= 1;
+                let subject = member_subject(id);
+                match change {
+                    Change::Trial(days) => {
+                        let now = db::now();
+                        let ends = match days {
+                            Some(days) => {
+                                let from =
+                                    member.trial_ends_at.filter(|end| *end > now).unwrap_or(now);
+                                from + time::Duration::days(days)
+                            }
+                            None => now,
+                        };
+                        Member::set_trial_end(conn, id, ends)?;
+                        let before = member.trial_ends_at.map(rfc3339).unwrap_or_default();
+                        audit::record(
+                            conn,
+                            &who,
+                            "change trial",
+                            &subject,
+                            &before,
+                            &rfc3339(ends),
+                        )?;
+                        Ok(Ok(if days.is_some() {
+                            "The trial was extended."
+                        } else {
+                            "The trial was ended."
+                        }))
+                    }
+                    Change::Role(role) => {
+                        if last_admin && role != ADMIN {
+                            return Ok(Err(
+                                "This is the last admin: make someone else an admin first."
+                                    .to_owned(),
+                            ));
                         }
-                        None => now,
-                    };
-                    Member::set_trial_end(conn, id, ends)?;
-                    let before = member.trial_ends_at.map(rfc3339).unwrap_or_default();
-                    audit::record(conn, &who, "change trial", &subject, &before, &rfc3339(ends))?;
-                    Ok(Ok(if days.is_some() { "The trial was extended." } else { "The trial was ended." }))
-                }
-                Change::Role(role) => {
-                    if last_admin && role != ADMIN {
-                        return Ok(Err("This is the last admin: make someone else an admin first.".to_owned()));
+                        Member::set_role(conn, id, role)?;
+                        audit::record(conn, &who, "change role", &subject, &member.role, role)?;
+                        Ok(Ok("The role was changed."))
                     }
-                    Member::set_role(conn, id, role)?;
-                    audit::record(conn, &who, "change role", &subject, &member.role, role)?;
-                    Ok(Ok("The role was changed."))
-                }
-                Change::Status(status) => {
-                    if last_admin && status == DISABLED {
-                        return Ok(Err("This is the last admin: the site needs one.".to_owned()));
+                    Change::Status(status) => {
+                        if last_admin && status == DISABLED {
+                            return Ok(Err(
+                                "This is the last admin: the site needs one.".to_owned()
+                            ));
+                        }
+                        Member::set_status(conn, id, status)?;
+                        if status == DISABLED {
+                            SessionRow::delete_all_for(conn, id)?;
+                        }
+                        let action = if status == DISABLED {
+                            "disable member"
+                        } else {
+                            "enable member"
+                        };
+                        audit::record(conn, &who, action, &subject, &member.status, status)?;
+                        Ok(Ok(if status == DISABLED {
+                            "The account is disabled, and signed out everywhere."
+                        } else {
+                            "The account can log in again."
+                        }))
                     }
-                    Member::set_status(conn, id, status)?;
-                    if status == DISABLED {
-                        SessionRow::delete_all_for(conn, id)?;
-                    }
-                    let action = if status == DISABLED { "disable member" } else { "enable member" };
-                    audit::record(conn, &who, action, &subject, &member.status, status)?;
-                    Ok(Ok(if status == DISABLED {
-                        "The account is disabled, and signed out everywhere."
-                    } else {
-                        "The account can log in again."
-                    }))
                 }
-            }
-        })?;
+            },
+        )?;
         Ok(outcome)
     })
     .await?;
@@ -276,11 +315,17 @@ pub async fn status(
     id: web::Path<i32>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    apply(&state, &visitor, id.into_inner(), &body, |fields| match fields.get("action") {
-        "disable" => Ok(Change::Status(DISABLED)),
-        "enable" => Ok(Change::Status(ACTIVE)),
-        _ => Err("Choose to disable or enable the account.".to_owned()),
-    })
+    apply(
+        &state,
+        &visitor,
+        id.into_inner(),
+        &body,
+        |fields| match fields.get("action") {
+            "disable" => Ok(Change::Status(DISABLED)),
+            "enable" => Ok(Change::Status(ACTIVE)),
+            _ => Err("Choose to disable or enable the account.".to_owned()),
+        },
+    )
     .await
 }
 
@@ -294,27 +339,48 @@ pub async fn delete(
     let (admin, fields) = posted(&visitor, Need::Admin, &body)?;
     let id = id.into_inner();
     if fields.get("confirm") != "yes" {
-        let page = member_page(&state, &visitor, id, Some("Tick the box to confirm the deletion.".to_owned())).await?;
+        let page = member_page(
+            &state,
+            &visitor,
+            id,
+            Some("Tick the box to confirm the deletion.".to_owned()),
+        )
+        .await?;
         return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let who = actor(&admin);
     let secrets = state.auth.secrets.clone();
     let outcome = db::run(&state.pool, move |conn| {
-        let outcome = conn.immediate_transaction(|conn| -> Result<Result<(), String>, diesel::result::Error> {
-            let Some(member) = Member::find(conn, id)? else {
-                return Ok(Err("There is no such member.".to_owned()));
-            };
-            if member.role == ADMIN && member.status == ACTIVE && Member::count_active_admins(conn)? <= 1 {
-                return Ok(Err("This is the last admin: the site needs one.".to_owned()));
-            }
-            if crate::db::articles::count_by_author(conn, id)? > 0 {
-                return Ok(Err("Their name is on articles: give those articles another author first.".to_owned()));
-            }
-            let throttle_key = secrets.sign(&["account", &member.email]);
-            Member::delete(conn, id, &throttle_key)?;
-            audit::record(conn, &who, "delete member", "a deleted member", &member.role, "deleted")?;
-            Ok(Ok(()))
-        })?;
+        let outcome = conn.immediate_transaction(
+            |conn| -> Result<Result<(), String>, diesel::result::Error> {
+                let Some(member) = Member::find(conn, id)? else {
+                    return Ok(Err("There is no such member.".to_owned()));
+                };
+                if member.role == ADMIN
+                    && member.status == ACTIVE
+                    && Member::count_active_admins(conn)? <= 1
+                {
+                    return Ok(Err("This is the last admin: the site needs one.".to_owned()));
+                }
+                if crate::db::articles::count_by_author(conn, id)? > 0 {
+                    return Ok(Err(
+                        "Their name is on articles: give those articles another author first."
+                            .to_owned(),
+                    ));
+                }
+                let throttle_key = secrets.sign(&["account", &member.email]);
+                Member::delete(conn, id, &throttle_key)?;
+                audit::record(
+                    conn,
+                    &who,
+                    "delete member",
+                    "a deleted member",
+                    &member.role,
+                    "deleted",
+                )?;
+                Ok(Ok(()))
+            },
+        )?;
         Ok(outcome)
     })
     .await?;
@@ -341,12 +407,25 @@ pub fn neutralise(cell: &str) -> String {
 }
 
 /// `GET /admin/members.csv`: every account, one a line.
-pub async fn export(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpResponse, AppError> {
+pub async fn export(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+) -> Result<HttpResponse, AppError> {
     allowed(&visitor, Need::Admin)?;
     let members = db::run(&state.pool, |conn| Ok(Member::all(conn)?)).await?;
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let header_row = ["id", "email", "name", "role", "status", "email confirmed", "trial ends", "joined"];
-    let failed = |error: csv::Error| AppError::Internal(anyhow::anyhow!("cannot write the CSV: {error}"));
+    let header_row = [
+        "id",
+        "email",
+        "name",
+        "role",
+        "status",
+        "email confirmed",
+        "trial ends",
+        "joined",
+    ];
+    let failed =
+        |error: csv::Error| AppError::Internal(anyhow::anyhow!("cannot write the CSV: {error}"));
     writer.write_record(header_row).map_err(failed)?;
     for m in &members {
         let time = |t: Option<time::PrimitiveDateTime>| t.map(rfc3339).unwrap_or_default();
@@ -369,7 +448,10 @@ pub async fn export(state: web::Data<AppState>, visitor: Visitor) -> Result<Http
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"members.csv\""))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"members.csv\"",
+        ))
         .body(body))
 }
 

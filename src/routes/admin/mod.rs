@@ -7,9 +7,9 @@
 pub mod articles;
 pub mod dashboard;
 pub mod editor;
-pub mod preview;
 pub mod images;
 pub mod members;
+pub mod preview;
 pub mod settings;
 pub mod topics;
 

@@ -56,7 +56,11 @@ pub fn page(
             name: name.clone(),
         }),
         cover,
-        cover_alt: view.cover.as_ref().map(|(_, alt)| alt.clone()).unwrap_or_default(),
+        cover_alt: view
+            .cover
+            .as_ref()
+            .map(|(_, alt)| alt.clone())
+            .unwrap_or_default(),
     };
     let tags = view
         .tags

@@ -65,7 +65,11 @@ pub async fn show(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
 }
 
 fn text(fields: &Fields, name: &'static str, max: usize, errors: &mut FieldErrors) -> String {
-    let value = fields.get(name).split_whitespace().collect::<Vec<_>>().join(" ");
+    let value = fields
+        .get(name)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if value.is_empty() {
         errors.add(name, "This cannot be empty.");
     } else if value.chars().count() > max {
@@ -131,13 +135,41 @@ pub async fn save(
     }
     let who = actor(&member);
     let changes: Vec<(&'static str, String, String)> = [
-        ("site_title", current.site_title.clone(), new.site_title.clone()),
-        ("site_tagline", current.site_tagline.clone(), new.site_tagline.clone()),
-        ("site_description", current.site_description.clone(), new.site_description.clone()),
-        ("trial_days", current.trial_days.to_string(), new.trial_days.to_string()),
-        ("signups_open", current.signups_open.to_string(), new.signups_open.to_string()),
-        ("session_idle_days", current.session_idle_days.to_string(), new.session_idle_days.to_string()),
-        ("session_absolute_days", current.session_absolute_days.to_string(), new.session_absolute_days.to_string()),
+        (
+            "site_title",
+            current.site_title.clone(),
+            new.site_title.clone(),
+        ),
+        (
+            "site_tagline",
+            current.site_tagline.clone(),
+            new.site_tagline.clone(),
+        ),
+        (
+            "site_description",
+            current.site_description.clone(),
+            new.site_description.clone(),
+        ),
+        (
+            "trial_days",
+            current.trial_days.to_string(),
+            new.trial_days.to_string(),
+        ),
+        (
+            "signups_open",
+            current.signups_open.to_string(),
+            new.signups_open.to_string(),
+        ),
+        (
+            "session_idle_days",
+            current.session_idle_days.to_string(),
+            new.session_idle_days.to_string(),
+        ),
+        (
+            "session_absolute_days",
+            current.session_absolute_days.to_string(),
+            new.session_absolute_days.to_string(),
+        ),
     ]
     .into_iter()
     .filter(|(_, before, after)| before != after)
@@ -155,6 +187,10 @@ pub async fn save(
     })
     .await?;
     state.pages.invalidate();
-    visitor.flash(if changed == 0 { "Nothing was changed." } else { "The settings are saved and in use." });
+    visitor.flash(if changed == 0 {
+        "Nothing was changed."
+    } else {
+        "The settings are saved and in use."
+    });
     Ok(see_other("/admin/settings"))
 }

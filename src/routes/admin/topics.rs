@@ -57,13 +57,25 @@ pub struct Topic {
 
 impl From<Category> for Topic {
     fn from(c: Category) -> Self {
-        Self { id: c.id, slug: c.slug, name: c.name, description: c.description, published_articles: c.published_articles }
+        Self {
+            id: c.id,
+            slug: c.slug,
+            name: c.name,
+            description: c.description,
+            published_articles: c.published_articles,
+        }
     }
 }
 
 impl From<Tag> for Topic {
     fn from(t: Tag) -> Self {
-        Self { id: t.id, slug: t.slug, name: t.name, description: t.description, published_articles: t.published_articles }
+        Self {
+            id: t.id,
+            slug: t.slug,
+            name: t.name,
+            description: t.description,
+            published_articles: t.published_articles,
+        }
     }
 }
 
@@ -90,7 +102,13 @@ async fn topics_page(state: &AppState, visitor: &Visitor) -> Result<TopicsPage, 
     })
     .await?;
     Ok(TopicsPage {
-        layout: layout(state, visitor, &settings, "/admin/topics", "Categories and tags"),
+        layout: layout(
+            state,
+            visitor,
+            &settings,
+            "/admin/topics",
+            "Categories and tags",
+        ),
         nav: nav(&member, "topics"),
         csrf_token: visitor.csrf_token(),
         categories: categories.into_iter().map(Topic::from).collect(),
@@ -109,21 +127,36 @@ pub async fn list(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
 
 /// A topic's name, address and description as typed, checked.
 fn check(fields: &Fields, errors: &mut FieldErrors) -> Option<(String, Slug, String)> {
-    let name = fields.get("name").split_whitespace().collect::<Vec<_>>().join(" ");
+    let name = fields
+        .get("name")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if name.is_empty() {
         errors.add("name", "Give it a name.");
     } else if name.chars().count() > 60 {
         errors.add("name", "Names can be at most 60 characters long.");
     }
     let slug = match fields.get("slug").trim() {
-        "" => errors.check("slug", Slug::from_title(&name).map_err(|_| "Type an address, such as web-security.".to_owned())),
+        "" => errors.check(
+            "slug",
+            Slug::from_title(&name)
+                .map_err(|_| "Type an address, such as web-security.".to_owned()),
+        ),
         typed => errors.check("slug", Slug::parse(typed).map_err(|e| e.to_string())),
     };
     let description = fields.get("description").trim().to_owned();
     if description.chars().count() > 500 {
-        errors.add("description", "Descriptions can be at most 500 characters long.");
+        errors.add(
+            "description",
+            "Descriptions can be at most 500 characters long.",
+        );
     }
-    if errors.is_empty() { Some((name, slug?, description)) } else { None }
+    if errors.is_empty() {
+        Some((name, slug?, description))
+    } else {
+        None
+    }
 }
 
 /// `POST /admin/topics`: adds a category or a tag.
@@ -145,7 +178,14 @@ pub async fn create(
                     Kind::Category => Category::create(conn, &slug, &name, &description)?.id,
                     Kind::Tag => Tag::create(conn, &slug, &name, &description)?.id,
                 };
-                audit::record(conn, &who, &format!("create {}", kind.noun()), &format!("{} #{id} “{name}”", kind.noun()), "", slug.as_str())?;
+                audit::record(
+                    conn,
+                    &who,
+                    &format!("create {}", kind.noun()),
+                    &format!("{} #{id} “{name}”", kind.noun()),
+                    "",
+                    slug.as_str(),
+                )?;
                 Ok::<_, TopicError>(())
             });
             Ok(created)
@@ -198,12 +238,23 @@ async fn find(state: &AppState, kind: Kind, id: i32) -> Result<Topic, AppError> 
     .await
 }
 
-async fn topic_page(state: &AppState, visitor: &Visitor, kind: Kind, topic: Topic) -> Result<TopicPage, AppError> {
+async fn topic_page(
+    state: &AppState,
+    visitor: &Visitor,
+    kind: Kind,
+    topic: Topic,
+) -> Result<TopicPage, AppError> {
     let member = allowed(visitor, Need::Staff)?;
     let settings = settings(state).await?;
     let path = format!("/admin/{}/{}", kind.path(), topic.id);
     Ok(TopicPage {
-        layout: layout(state, visitor, &settings, &path, &format!("Edit the {} {}", kind.noun(), topic.name)),
+        layout: layout(
+            state,
+            visitor,
+            &settings,
+            &path,
+            &format!("Edit the {} {}", kind.noun(), topic.name),
+        ),
         nav: nav(&member, "topics"),
         csrf_token: visitor.csrf_token(),
         kind: kind.path(),
@@ -227,7 +278,10 @@ pub async fn edit_form(
     let (kind, id) = path.into_inner();
     let kind = Kind::from_path(&kind)?;
     let topic = find(&state, kind, id).await?;
-    render_private(&topic_page(&state, &visitor, kind, topic).await?, StatusCode::OK)
+    render_private(
+        &topic_page(&state, &visitor, kind, topic).await?,
+        StatusCode::OK,
+    )
 }
 
 /// `POST /admin/{categories|tags}/{id}`: renames or describes it.
@@ -249,16 +303,25 @@ pub async fn update(
             let changed = conn.immediate_transaction(|conn| {
                 match kind {
                     Kind::Category => {
-                        let old = Category::find(conn, id)?.ok_or(TopicError::Database(diesel::result::Error::NotFound))?;
+                        let old = Category::find(conn, id)?
+                            .ok_or(TopicError::Database(diesel::result::Error::NotFound))?;
                         Category::change(conn, &old, &slug, &name, &description)?;
                     }
                     Kind::Tag => {
-                        let old = Tag::find(conn, id)?.ok_or(TopicError::Database(diesel::result::Error::NotFound))?;
+                        let old = Tag::find(conn, id)?
+                            .ok_or(TopicError::Database(diesel::result::Error::NotFound))?;
                         Tag::change(conn, &old, &slug, &name, &description)?;
                     }
                 }
                 let subject = format!("{} #{id}", kind.noun());
-                audit::record(conn, &who, &format!("edit {}", kind.noun()), &subject, &format!("{old_name} ({old_slug})"), &format!("{name} ({})", slug.as_str()))?;
+                audit::record(
+                    conn,
+                    &who,
+                    &format!("edit {}", kind.noun()),
+                    &subject,
+                    &format!("{old_name} ({old_slug})"),
+                    &format!("{name} ({})", slug.as_str()),
+                )?;
                 Ok::<_, TopicError>(())
             });
             Ok(changed)
@@ -270,7 +333,9 @@ pub async fn update(
                 visitor.flash("Saved.");
                 return Ok(see_other(&format!("/admin/{}/{id}", kind.path())));
             }
-            Err(TopicError::SlugTaken) => errors.add("slug", "Another one already has that address."),
+            Err(TopicError::SlugTaken) => {
+                errors.add("slug", "Another one already has that address.")
+            }
             Err(TopicError::InUse(_)) => {}
             Err(TopicError::Database(error)) => return Err(error.into()),
         }
@@ -302,7 +367,14 @@ pub async fn delete(
                 Kind::Category => Category::delete(conn, id)?,
                 Kind::Tag => Tag::delete(conn, id)?,
             }
-            audit::record(conn, &who, &format!("delete {}", kind.noun()), &format!("{} #{id} “{name}”", kind.noun()), "", "deleted")?;
+            audit::record(
+                conn,
+                &who,
+                &format!("delete {}", kind.noun()),
+                &format!("{} #{id} “{name}”", kind.noun()),
+                "",
+                "deleted",
+            )?;
             Ok::<_, TopicError>(())
         });
         Ok(deleted)
