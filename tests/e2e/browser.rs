@@ -59,6 +59,8 @@ pub struct Journey {
     pub client: Client,
     shots: PathBuf,
     step: u32,
+    /// The viewport's width: the page must fit it.
+    width: u32,
     _server: Process,
     _driver: Process,
     _data: tempfile::TempDir,
@@ -66,6 +68,16 @@ pub struct Journey {
 
 impl Journey {
     pub async fn start(name: &str, viewport: Viewport) -> Self {
+        Self::start_with_staff(name, viewport, &[]).await
+    }
+
+    /// Starts a journey whose database already holds these accounts, made with the command line
+    /// as an operator would: `(email, name, role, password)`.
+    pub async fn start_with_staff(
+        name: &str,
+        viewport: Viewport,
+        staff: &[(&str, &str, &str, &str)],
+    ) -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let binary = std::env::var_os("GUIDEPOST_E2E_BINARY")
             .map_or_else(|| root.join("target/release/guidepost"), PathBuf::from);
@@ -76,6 +88,40 @@ impl Journey {
         );
 
         let data = tempfile::tempdir().unwrap();
+        for (email, person, role, password) in staff {
+            let database = data.path().join("guidepost.db");
+            let mut child = Command::new(&binary)
+                .args([
+                    "create-admin",
+                    "--email",
+                    email,
+                    "--name",
+                    person,
+                    "--database",
+                ])
+                .arg(&database)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{password}\n").as_bytes())
+                .unwrap();
+            assert!(child.wait().unwrap().success(), "create-admin {email}");
+            if *role != "admin" {
+                let status = Command::new(&binary)
+                    .args(["users", "set-role", email, role, "--database"])
+                    .arg(&database)
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "set-role {email}");
+            }
+        }
         let port = free_port();
         let server = Process(
             Command::new(&binary)
@@ -148,6 +194,7 @@ impl Journey {
             client,
             shots,
             step: 0,
+            width: viewport.width,
             _server: server,
             _driver: driver,
             _data: data,
@@ -196,8 +243,16 @@ impl Journey {
     /// Clicks the element matching `css` (a submit button, say) and waits until a new document
     /// has loaded, even at the same address (a form sent back with its errors).
     pub async fn press(&self, css: &str) {
+        // Leave the field being typed in first, as a person tapping a button does: on a phone the
+        // page can move when a field loses focus.
         self.client
-            .execute("window.__guidepostOldPage = true; return null;", vec![])
+            .execute(
+                "window.__guidepostOldPage = true; \
+                 if (document.activeElement) { document.activeElement.blur(); } \
+                 document.querySelector(arguments[0]).scrollIntoView({block: 'center'}); \
+                 return null;",
+                vec![json!(css)],
+            )
             .await
             .unwrap();
         let element = self
@@ -220,7 +275,15 @@ impl Journey {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("pressing {css:?} loaded no new page");
+        let url = self.client.current_url().await.unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join("failed-press.png"), png).unwrap();
+        panic!("pressing {css:?} loaded no new page (still at {url})");
+    }
+
+    /// The folder of this journey's files (the database, anything to upload).
+    pub fn data_dir(&self) -> &Path {
+        self._data.path()
     }
 
     /// Fetches `path` from inside the page, with its cookies, as text.
@@ -278,11 +341,13 @@ impl Journey {
     /// viewport's width (nothing to scroll sideways).
     pub async fn shot(&mut self, step: &str) {
         self.step += 1;
+        // On a phone, content wider than the screen makes the browser lay the page out wider
+        // than the screen (and zoom out), so compare with the screen's width, not the layout's.
         let overflow = self
             .client
             .execute(
-                "return document.documentElement.scrollWidth - window.innerWidth;",
-                vec![],
+                "return Math.max(document.documentElement.scrollWidth, window.innerWidth) - arguments[0];",
+                vec![json!(self.width)],
             )
             .await
             .unwrap();

@@ -11,6 +11,7 @@
     reason = "a test that cannot go on should stop loudly"
 )]
 
+mod admin;
 mod browser;
 mod member;
 mod reader;
