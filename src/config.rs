@@ -83,6 +83,10 @@ pub struct Cli {
     #[arg(long, env = "GUIDEPOST_MAIL_FROM", global = true)]
     pub mail_from: Option<String>,
 
+    /// Do not count article views (the dashboard's views chart and most-read list stay empty).
+    #[arg(long, env = "GUIDEPOST_NO_VIEW_COUNTS", global = true)]
+    pub no_view_counts: bool,
+
     /// Start with an empty site instead of the bundled demo articles.
     #[arg(
         long,
@@ -182,6 +186,8 @@ pub struct Settings {
     /// SMTP server for outgoing mail; `None` writes mail to the log.
     pub smtp_url: Option<Secret>,
     pub mail_from: Option<String>,
+    /// Count article views per day for the dashboard.
+    pub count_views: bool,
 }
 
 impl Settings {
@@ -215,6 +221,7 @@ impl Settings {
             secret_key: cli.secret_key.clone(),
             smtp_url: cli.smtp_url.clone(),
             mail_from: cli.mail_from.clone(),
+            count_views: !cli.no_view_counts,
         })
     }
 }

@@ -26,15 +26,18 @@ const HAND_OVER_EVERY: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct Readership {
     sender: Mutex<Sender<Counts>>,
+    /// False when the operator turned counting off (`--no-view-counts`).
+    enabled: bool,
 }
 
 impl Readership {
     /// The counter, and the receiving end for the background task.
-    pub fn new() -> (Self, Receiver<Counts>) {
+    pub fn new(enabled: bool) -> (Self, Receiver<Counts>) {
         let (sender, receiver) = channel();
         (
             Self {
                 sender: Mutex::new(sender),
+                enabled,
             },
             receiver,
         )
@@ -78,7 +81,10 @@ pub async fn count_views(
         .flatten()
         .filter(|slug| !slug.is_empty() && !slug.contains('/') && slug.len() <= 120)
         .map(str::to_owned);
-    let readership = req.app_data::<web::Data<Readership>>().cloned();
+    let readership = req
+        .app_data::<web::Data<Readership>>()
+        .filter(|r| r.enabled)
+        .cloned();
     let res = next.call(req).await?;
     if let (Some(slug), Some(readership)) = (slug, readership)
         && res.status() == StatusCode::OK

@@ -104,7 +104,7 @@ impl Application {
         let cache: Arc<ContentCache> = Arc::default();
         let mail_wake = Arc::new(tokio::sync::Notify::new());
         let site = Site::new(base_url.clone());
-        let (readership, views) = crate::readership::Readership::new();
+        let (readership, views) = crate::readership::Readership::new(settings.count_views);
         let readership = web::Data::new(readership);
         actix_web::rt::spawn(
             crate::jobs::Jobs {

@@ -41,6 +41,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         secret_key: Some(Secret::new("test secret ".repeat(8))),
         smtp_url: None,
         mail_from: None,
+        count_views: true,
     };
     adjust(&mut settings);
     let app = Application::build(settings).await.unwrap();
