@@ -53,6 +53,7 @@ const STAFF_ACTIONS: &[&str] = &[
     "/admin/topics",
     "/admin/categories/1",
     "/admin/categories/1/delete",
+    "/admin/images",
 ];
 const ADMIN_ACTIONS: &[&str] = &[
     "/admin/members/1/trial",

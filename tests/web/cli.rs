@@ -280,7 +280,16 @@ fn a_secret_key_too_short_stops_start_up_with_one_sentence() {
 async fn create_admin_makes_an_admin_who_can_log_in_and_open_the_admin_area() {
     let app = crate::helpers::spawn_app().await;
     let mut child = guidepost()
-        .args(["create-admin", "--email", "Ops@Example.com", "--name", "Olu Ops", "--bcrypt-cost", "4", "--database"])
+        .args([
+            "create-admin",
+            "--email",
+            "Ops@Example.com",
+            "--name",
+            "Olu Ops",
+            "--bcrypt-cost",
+            "4",
+            "--database",
+        ])
         .arg(&app.database)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -288,24 +297,50 @@ async fn create_admin_makes_an_admin_who_can_log_in_and_open_the_admin_area() {
         .spawn()
         .unwrap();
     use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(b"an operator's phrase\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"an operator's phrase\n")
+        .unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let browser = crate::browser::Browser::new(&app);
-    let landed = browser.log_in("ops@example.com", "an operator's phrase").await;
+    let landed = browser
+        .log_in("ops@example.com", "an operator's phrase")
+        .await;
     assert_eq!(landed.path, "/account");
-    assert_eq!(browser.get("/admin").await.status, actix_web::http::StatusCode::OK);
+    assert_eq!(
+        browser.get("/admin").await.status,
+        actix_web::http::StatusCode::OK
+    );
 
     // set-role, and the last admin stays one.
     let demote = guidepost()
-        .args(["users", "set-role", "ops@example.com", "member", "--database"])
+        .args([
+            "users",
+            "set-role",
+            "ops@example.com",
+            "member",
+            "--database",
+        ])
         .arg(&app.database)
         .output()
         .unwrap();
     assert!(!demote.status.success());
     assert!(String::from_utf8_lossy(&demote.stderr).contains("last admin"));
     let bad = guidepost()
-        .args(["users", "set-role", "ops@example.com", "overlord", "--database"])
+        .args([
+            "users",
+            "set-role",
+            "ops@example.com",
+            "overlord",
+            "--database",
+        ])
         .arg(&app.database)
         .output()
         .unwrap();
