@@ -273,7 +273,8 @@ fn split_sitemap(
 
 pub async fn robots(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let body = format!(
-        "User-agent: *\nAllow: /\nDisallow: /search\n\nSitemap: {}\n",
+        "User-agent: *\nAllow: /\nDisallow: /search\nDisallow: /account\nDisallow: /admin\n\
+         Disallow: /verify-email/\nDisallow: /password/\n\nSitemap: {}\n",
         state.site.base_url.join("/sitemap.xml")
     );
     conditional(&req, body, "text/plain; charset=utf-8")

@@ -202,6 +202,12 @@ async fn robots_and_health_answer_for_machines() {
             .body
             .contains(&format!("Sitemap: {}/sitemap.xml", app.origin))
     );
+    for private in ["/account", "/admin", "/password/", "/verify-email/"] {
+        assert!(
+            robots.body.contains(&format!("Disallow: {private}\n")),
+            "robots.txt leaves {private} to crawlers"
+        );
+    }
     let health = app.get("/healthz").await;
     assert_eq!(health.status, StatusCode::OK);
     let json: serde_json::Value = serde_json::from_str(&health.body).unwrap();
