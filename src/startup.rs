@@ -139,7 +139,7 @@ impl Application {
             pages: Arc::clone(&page_cache_handle),
         });
 
-        let sitemaps = web::Data::new(routes::feeds::SitemapCache::default());
+        let documents = web::Data::new(routes::feeds::Documents::default());
 
         let server = HttpServer::new(move || {
             App::new()
@@ -147,7 +147,7 @@ impl Application {
                 .app_data(auth_data.clone())
                 .app_data(readership.clone())
                 .app_data(page_cache.clone())
-                .app_data(sitemaps.clone())
+                .app_data(documents.clone())
                 // Listed innermost first: a request meets the security headers, then the request
                 // middleware, then the page cache (which answers anonymous readers), then
                 // compression, then the session (loaded only when the cookie is there), then the

@@ -45,16 +45,36 @@ struct AtomEntry {
     content: SafeHtml,
 }
 
-pub async fn atom(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let cache = std::sync::Arc::clone(&state.cache);
-    let (entries, settings) = db::run(&state.pool, move |conn| {
-        Ok((
-            FeedEntry::latest(conn, FEED_ENTRIES)?,
-            cache.settings(conn)?,
-        ))
-    })
-    .await?;
-    let site = &state.site;
+/// `GET /feed.xml`: the newest articles, rendered once per content generation (feed readers ask
+/// for it over and over, and with whole articles it is the largest page of the site).
+pub async fn atom(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    documents: web::Data<Documents>,
+    page_cache: web::Data<Arc<PageCache>>,
+) -> Result<HttpResponse, AppError> {
+    let feed = documents
+        .feed
+        .get_or_build(page_cache.generation(), || async {
+            let pool = state.pool.clone();
+            let state = state.clone();
+            // Rendered and compressed on the blocking pool too: whole articles take a few ms.
+            db::run(&pool, move |conn| {
+                let entries = FeedEntry::latest(conn, FEED_ENTRIES)?;
+                let settings = state.cache.settings(conn)?;
+                Ok(Document::new(render_feed(&state.site, settings, entries)?))
+            })
+            .await
+        })
+        .await?;
+    Ok(feed.respond(&req, "application/atom+xml; charset=utf-8"))
+}
+
+fn render_feed(
+    site: &Site,
+    settings: SiteSettings,
+    entries: Vec<FeedEntry>,
+) -> Result<String, AppError> {
     let updated = entries
         .iter()
         .map(|e| e.updated_at)
@@ -79,18 +99,13 @@ pub async fn atom(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             }
         })
         .collect();
-    let body = AtomFeed {
+    Ok(AtomFeed {
         site,
         settings,
         updated,
         entries,
     }
-    .render()?;
-    Ok(conditional(
-        &req,
-        body,
-        "application/atom+xml; charset=utf-8",
-    ))
+    .render()?)
 }
 
 /// The most addresses one sitemap file may list, by the sitemap protocol.
@@ -113,37 +128,99 @@ struct SitemapUrl {
     lastmod: Option<String>,
 }
 
-/// One rendered sitemap document, with its ETag, and compressed once for every request that
-/// accepts gzip (a sitemap of 10,000 articles is 1.5 MB of XML).
-struct SitemapDocument {
+/// One rendered document, with its ETag, and compressed once for every request that accepts gzip
+/// (a sitemap of 10,000 articles is 1.5 MB of XML, the feed a few hundred KB).
+struct Document {
     body: Bytes,
     gzipped: Option<Bytes>,
     etag: String,
 }
 
-/// The sitemap documents of one content generation: `/sitemap.xml` first, then, once the site has
-/// more than [`SITEMAP_MAX_URLS`] addresses, `/sitemap-1.xml` and on, which it then indexes. They
-/// are rebuilt only after the content changed, by one request while the others wait for it.
+impl Document {
+    fn new(body: String) -> Self {
+        Document {
+            etag: etag_for(body.as_bytes()),
+            gzipped: compression::gzip(body.as_bytes()).ok().map(Bytes::from),
+            body: Bytes::from(body),
+        }
+    }
+
+    fn respond(&self, req: &HttpRequest, content_type: &'static str) -> HttpResponse {
+        let mut response = match &self.gzipped {
+            Some(gzipped) if compression::accepts_gzip(req.headers()) => {
+                let mut response = respond(req, gzipped.clone(), &self.etag, content_type);
+                if response.status() == StatusCode::OK {
+                    response
+                        .headers_mut()
+                        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                }
+                response
+            }
+            _ => respond(req, self.body.clone(), &self.etag, content_type),
+        };
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        response
+    }
+}
+
+/// Something derived from the content, kept for one content generation and rebuilt after the
+/// content changed, by one request while the others wait for it.
+struct Built<T> {
+    built: tokio::sync::Mutex<Option<(u64, Arc<T>)>>,
+}
+
+impl<T> Default for Built<T> {
+    fn default() -> Self {
+        Built {
+            built: tokio::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl<T> Built<T> {
+    async fn get_or_build<F, Fut>(&self, generation: u64, build: F) -> Result<Arc<T>, AppError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        let mut built = self.built.lock().await;
+        if let Some((made_in, value)) = built.as_ref()
+            && *made_in == generation
+        {
+            return Ok(Arc::clone(value));
+        }
+        let value = Arc::new(build().await?);
+        *built = Some((generation, Arc::clone(&value)));
+        Ok(value)
+    }
+}
+
+/// The feed and the sitemap documents of the current content generation. The sitemap is
+/// `/sitemap.xml` first, then, once the site has more than [`SITEMAP_MAX_URLS`] addresses,
+/// `/sitemap-1.xml` and on, which it then indexes.
 #[derive(Default)]
-pub struct SitemapCache {
-    built: tokio::sync::Mutex<Option<(u64, Arc<Vec<SitemapDocument>>)>>,
+pub struct Documents {
+    feed: Built<Document>,
+    sitemaps: Built<Vec<Document>>,
 }
 
 /// `GET /sitemap.xml`.
 pub async fn sitemap(
     req: HttpRequest,
     state: web::Data<AppState>,
-    cache: web::Data<SitemapCache>,
+    documents: web::Data<Documents>,
     page_cache: web::Data<Arc<PageCache>>,
 ) -> Result<HttpResponse, AppError> {
-    sitemap_document(&req, &state, &cache, &page_cache, 0).await
+    sitemap_document(&req, &state, &documents, &page_cache, 0).await
 }
 
 /// `GET /sitemap-{n}.xml`: one part of a sitemap too large for one file.
 pub async fn sitemap_part(
     req: HttpRequest,
     state: web::Data<AppState>,
-    cache: web::Data<SitemapCache>,
+    documents: web::Data<Documents>,
     page_cache: web::Data<Arc<PageCache>>,
     n: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -151,46 +228,24 @@ pub async fn sitemap_part(
     if n == 0 {
         return Err(AppError::NotFound);
     }
-    sitemap_document(&req, &state, &cache, &page_cache, n).await
+    sitemap_document(&req, &state, &documents, &page_cache, n).await
 }
 
 async fn sitemap_document(
     req: &HttpRequest,
     state: &web::Data<AppState>,
-    cache: &SitemapCache,
+    documents: &Documents,
     page_cache: &PageCache,
     n: usize,
 ) -> Result<HttpResponse, AppError> {
-    let documents = {
-        let mut built = cache.built.lock().await;
-        let generation = page_cache.generation();
-        match built.as_ref() {
-            Some((made_in, documents)) if *made_in == generation => Arc::clone(documents),
-            _ => {
-                let documents = Arc::new(build_sitemaps(state, SITEMAP_MAX_URLS).await?);
-                *built = Some((generation, Arc::clone(&documents)));
-                documents
-            }
-        }
-    };
-    let document = documents.get(n).ok_or(AppError::NotFound)?;
-    let content_type = "application/xml; charset=utf-8";
-    let mut response = match &document.gzipped {
-        Some(gzipped) if compression::accepts_gzip(req.headers()) => {
-            let mut response = respond(req, gzipped.clone(), &document.etag, content_type);
-            if response.status() == StatusCode::OK {
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            }
-            response
-        }
-        _ => respond(req, document.body.clone(), &document.etag, content_type),
-    };
-    response
-        .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    Ok(response)
+    let sitemaps = documents
+        .sitemaps
+        .get_or_build(page_cache.generation(), || {
+            build_sitemaps(state, SITEMAP_MAX_URLS)
+        })
+        .await?;
+    let document = sitemaps.get(n).ok_or(AppError::NotFound)?;
+    Ok(document.respond(req, "application/xml; charset=utf-8"))
 }
 
 /// Reads every public address and renders (and compresses) the sitemap documents, splitting them
@@ -198,7 +253,7 @@ async fn sitemap_document(
 async fn build_sitemaps(
     state: &web::Data<AppState>,
     max_urls: usize,
-) -> Result<Vec<SitemapDocument>, AppError> {
+) -> Result<Vec<Document>, AppError> {
     let base = state.site.base_url.clone();
     db::run(&state.pool, move |conn| {
         let articles = SitemapEntry::all(conn)?;
@@ -243,15 +298,8 @@ fn split_sitemap(
     max_urls: usize,
     base: &BaseUrl,
     lastmod: Option<String>,
-) -> Result<Vec<SitemapDocument>, AppError> {
-    let document = |body: String| {
-        let etag = etag_for(body.as_bytes());
-        SitemapDocument {
-            gzipped: compression::gzip(body.as_bytes()).ok().map(Bytes::from),
-            body: Bytes::from(body),
-            etag,
-        }
-    };
+) -> Result<Vec<Document>, AppError> {
+    let document = Document::new;
     if urls.len() <= max_urls {
         return Ok(vec![document(Sitemap { urls }.render()?)]);
     }

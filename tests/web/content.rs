@@ -118,7 +118,8 @@ async fn script_and_raw_html_in_an_article_never_reach_the_page() {
 }
 
 #[actix_web::test]
-async fn a_cached_page_shows_the_new_version_soon_after_an_import_from_another_process() {
+async fn a_cached_page_and_the_feed_show_the_new_version_soon_after_an_import_from_another_process()
+{
     let app = spawn_app().await;
     import_articles(
         &app,
@@ -127,9 +128,12 @@ async fn a_cached_page_shows_the_new_version_soon_after_an_import_from_another_p
             &article("Changing page", "", "It talks about walruses."),
         )],
     );
-    let first = app.get("/articles/changing-page").await;
-    assert!(first.body.contains("walruses"));
-    assert_eq!(app.get("/articles/changing-page").await.body, first.body);
+    let paths = ["/articles/changing-page", "/feed.xml"];
+    for path in paths {
+        let first = app.get(path).await;
+        assert!(first.body.contains("walruses"), "{path}");
+        assert_eq!(app.get(path).await.body, first.body, "{path}");
+    }
 
     import_articles(
         &app,
@@ -138,18 +142,15 @@ async fn a_cached_page_shows_the_new_version_soon_after_an_import_from_another_p
             &article("Changing page", "", "It talks about narwhals."),
         )],
     );
-    let mut updated = false;
-    for _ in 0..50 {
-        if app
-            .get("/articles/changing-page")
-            .await
-            .body
-            .contains("narwhals")
-        {
-            updated = true;
-            break;
+    for path in paths {
+        let mut updated = false;
+        for _ in 0..50 {
+            if app.get(path).await.body.contains("narwhals") {
+                updated = true;
+                break;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(updated, "{path} kept the old version");
     }
-    assert!(updated, "the page cache kept the old version");
 }
