@@ -73,7 +73,7 @@ pub struct Cli {
     pub secret_key: Option<Secret>,
 
     /// Where mail goes: an SMTP URL such as smtps://user:password@smtp.example.com. When unset,
-    /// each message is written to the log instead.
+    /// each message is saved as a file in the `mail` folder beside the database instead.
     #[arg(long, env = "GUIDEPOST_SMTP_URL", hide_env_values = true, global = true,
           value_parser = secret)]
     pub smtp_url: Option<Secret>,
@@ -183,7 +183,7 @@ pub struct Settings {
     pub signup_limit: u32,
     /// The cookie-signing secret; `None` uses the key file beside the database.
     pub secret_key: Option<Secret>,
-    /// SMTP server for outgoing mail; `None` writes mail to the log.
+    /// SMTP server for outgoing mail; `None` saves mail in the `mail` folder beside the database.
     pub smtp_url: Option<Secret>,
     pub mail_from: Option<String>,
     /// Count article views per day for the dashboard.

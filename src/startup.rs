@@ -96,6 +96,7 @@ impl Application {
             settings.mail_from.as_deref(),
             &base_url,
             &crate::db::settings::SiteSettings::default().site_title,
+            &settings.database,
         )?;
         let page_cache = PageCache::new(settings.page_cache_bytes, settings.workers);
         page_cache.watch_database(&settings.database, PAGE_CACHE_WATCH);

@@ -1,10 +1,14 @@
 //! Outgoing mail. Messages are queued in the `outbox` table in the same transaction as the change
 //! that causes them, and a background sender (see [`crate::jobs`]) delivers them: by SMTP through
-//! lettre when `GUIDEPOST_SMTP_URL` is set, otherwise by writing the whole message, link included,
-//! to the log so a person running the site locally can follow it. A message that fails is tried
-//! again later, with a growing wait, and marked failed with the reason after several attempts.
+//! lettre when `GUIDEPOST_SMTP_URL` is set, otherwise by saving it as a file in the `mail` folder
+//! beside the database, readable only by the site's user, so a person running the site locally can
+//! open it and follow its link (the log says where, and never carries a link: they are secrets). A
+//! message that fails is tried again later, with a growing wait, and marked failed with the reason
+//! after several attempts.
 
 pub mod messages;
+
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use lettre::message::{Mailbox, MultiPart};
@@ -19,31 +23,30 @@ pub enum Mailer {
         transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         from: Mailbox,
     },
-    /// No SMTP server configured: messages are written to the log.
-    Log,
+    /// No SMTP server configured: each message is saved as an `.eml` file in `dir`.
+    Folder { dir: PathBuf, from: Mailbox },
 }
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Smtp { from, .. } => write!(f, "Mailer::Smtp(from {from})"),
-            Self::Log => f.write_str("Mailer::Log"),
+            Self::Folder { dir, .. } => write!(f, "Mailer::Folder({})", dir.display()),
         }
     }
 }
 
 impl Mailer {
-    /// The mailer the settings ask for. Call it inside the async runtime (the SMTP connection
-    /// pool starts there).
+    /// The mailer the settings ask for: SMTP when `smtp_url` is given, otherwise files in the
+    /// `mail` folder beside `database`. Call it inside the async runtime (the SMTP transport
+    /// starts there).
     pub fn new(
         smtp_url: Option<&Secret>,
         from: Option<&str>,
         base_url: &BaseUrl,
         site_name: &str,
+        database: &Path,
     ) -> anyhow::Result<Self> {
-        let Some(url) = smtp_url else {
-            return Ok(Self::Log);
-        };
         let from = match from {
             Some(from) => from
                 .parse::<Mailbox>()
@@ -60,6 +63,12 @@ impl Mailer {
                     .context("cannot make a sender address from the base URL; set --mail-from")?
             }
         };
+        let Some(url) = smtp_url else {
+            return Ok(Self::Folder {
+                dir: mail_folder(database),
+                from,
+            });
+        };
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
             .map_err(|_| anyhow::anyhow!("GUIDEPOST_SMTP_URL is not an SMTP URL such as smtps://user:password@smtp.example.com"))?
             .build();
@@ -72,35 +81,86 @@ impl Mailer {
     /// Delivers one message; the error says why not, without any secret.
     pub async fn send(&self, message: &Message) -> Result<(), String> {
         match self {
-            Self::Log => {
+            Self::Folder { dir, from } => {
+                let email = build(from, message)?.formatted();
+                let path = dir.join(format!("{:06}-{}.eml", message.id, message.kind));
+                let written = path.clone();
+                let dir = dir.clone();
+                actix_web::web::block(move || save(&dir, &written, &email))
+                    .await
+                    .map_err(|_| "the mail folder could not be written".to_owned())?
+                    .map_err(|error| {
+                        format!(
+                            "the mail folder {} could not be written: {error}",
+                            dir_of(&path)
+                        )
+                    })?;
                 tracing::info!(
-                    "mail (not sent: no SMTP server is configured)\nTo: {}\nSubject: {}\n\n{}",
-                    message.to_address,
-                    message.subject,
-                    message.body_text
+                    file = %path.display(),
+                    "mail saved to a file, not sent: no SMTP server is configured"
                 );
                 Ok(())
             }
             Self::Smtp { transport, from } => {
-                let to: Mailbox = message
-                    .to_address
-                    .parse()
-                    .map_err(|_| "the recipient's address cannot be used".to_owned())?;
-                let email = lettre::Message::builder()
-                    .from(from.clone())
-                    .to(to)
-                    .subject(&message.subject)
-                    .multipart(MultiPart::alternative_plain_html(
-                        message.body_text.clone(),
-                        message.body_html.clone(),
-                    ))
-                    .map_err(|error| format!("the message cannot be built: {error}"))?;
+                let email = build(from, message)?;
                 transport.send(email).await.map(drop).map_err(|error| {
                     format!("the SMTP server refused or could not be reached: {error}")
                 })
             }
         }
     }
+}
+
+/// Where messages are saved when no SMTP server is configured: `mail/` beside the database.
+pub fn mail_folder(database: &Path) -> PathBuf {
+    database
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."))
+        .join("mail")
+}
+
+fn dir_of(path: &Path) -> String {
+    path.parent().unwrap_or(path).display().to_string()
+}
+
+fn build(from: &Mailbox, message: &Message) -> Result<lettre::Message, String> {
+    let to: Mailbox = message
+        .to_address
+        .parse()
+        .map_err(|_| "the recipient's address cannot be used".to_owned())?;
+    lettre::Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(&message.subject)
+        .multipart(MultiPart::alternative_plain_html(
+            message.body_text.clone(),
+            message.body_html.clone(),
+        ))
+        .map_err(|error| format!("the message cannot be built: {error}"))
+}
+
+/// Writes one message, the folder and the file readable by the site's user only: its link is as
+/// good as a password until used.
+fn save(dir: &Path, path: &Path, email: &[u8]) -> std::io::Result<()> {
+    let mut folder = std::fs::DirBuilder::new();
+    folder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        folder.mode(0o700);
+    }
+    folder.create(dir)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    std::io::Write::write_all(&mut file, email)?;
+    file.sync_all()
 }
 
 /// Paths of one-time links in mail.

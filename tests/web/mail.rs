@@ -286,3 +286,47 @@ async fn mail_that_cannot_be_delivered_is_kept_and_tried_again_with_the_reason_r
         "kept for a later attempt, with the reason"
     );
 }
+
+#[actix_web::test]
+async fn without_an_smtp_server_mail_is_saved_beside_the_database_for_the_site_user_only() {
+    let app = crate::helpers::spawn_app().await;
+    let browser = Browser::new(&app);
+    browser.sign_up("Ana", "ana@example.com", PASSWORD).await;
+
+    let folder = app.database.parent().unwrap().join("mail");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let file = loop {
+        let saved = std::fs::read_dir(&folder).ok().and_then(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .find(|path| path.to_string_lossy().ends_with("-welcome.eml"))
+        });
+        if let Some(file) = saved {
+            break file;
+        }
+        assert!(std::time::Instant::now() < deadline, "no mail was saved");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode(&folder) & 0o777, 0o700);
+        assert_eq!(mode(&file) & 0o777, 0o600);
+    }
+    let message = crate::browser::decode_mime(&std::fs::read_to_string(&file).unwrap());
+    assert!(message.contains("To: ana@example.com"));
+    assert!(message.contains("Subject: Welcome to Guidepost"));
+    let link = link_in(&message, &app.origin, "/verify-email/");
+    let page = browser.visit(&link).await;
+    assert_eq!(page.text("h1"), "Confirm your email address");
+    // Once saved, the message kept in the database no longer holds the link's token.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM outbox WHERE status = 'sent' AND body_text LIKE '%/verify-email/[removed]%'"
+        ),
+        1
+    );
+}
