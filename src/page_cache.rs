@@ -120,7 +120,7 @@ impl PageCache {
     /// thread ends once the cache is dropped with the server that used it.
     pub fn watch_database(self: &Arc<Self>, database: &Path, every: Duration) {
         let cache = Arc::downgrade(self);
-        let url = read_only_url(database);
+        let url = crate::db::read_only_url(database);
         // The first reading is taken now, so a change made right after start-up is not missed.
         let mut conn = SqliteConnection::establish(&url).ok();
         let mut last = conn.as_mut().and_then(|c| content_version(c).ok());
@@ -163,16 +163,6 @@ impl PageCache {
             tracing::error!("cannot start the page cache watcher: {error}");
         }
     }
-}
-
-/// A URI opening the database read-only, so the watcher can never create or change a file.
-fn read_only_url(database: &Path) -> String {
-    let path = database
-        .to_string_lossy()
-        .replace('%', "%25")
-        .replace('?', "%3f")
-        .replace('#', "%23");
-    format!("file:{path}?mode=ro")
 }
 
 fn content_version(conn: &mut SqliteConnection) -> QueryResult<i64> {

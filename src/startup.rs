@@ -32,6 +32,7 @@ pub struct Application {
     address: SocketAddr,
     base_url: BaseUrl,
     page_cache: Arc<PageCache>,
+    writes: Arc<crate::db::writes::Writes>,
     server: Server,
 }
 
@@ -100,6 +101,8 @@ impl Application {
         )?;
         let page_cache = PageCache::new(settings.page_cache_bytes, settings.workers);
         page_cache.watch_database(&settings.database, PAGE_CACHE_WATCH);
+        crate::db::writes::watch(&settings.database, pool.writes());
+        let writes = Arc::clone(pool.writes());
         let page_cache_handle = Arc::clone(&page_cache);
         let page_cache = web::Data::new(page_cache);
         let cache: Arc<ContentCache> = Arc::default();
@@ -190,6 +193,7 @@ impl Application {
             address,
             base_url,
             page_cache: page_cache_handle,
+            writes,
             server,
         })
     }
@@ -200,6 +204,12 @@ impl Application {
 
     pub fn base_url(&self) -> &BaseUrl {
         &self.base_url
+    }
+
+    /// The count of writes to the database, which caches of members' sessions follow; tests wait
+    /// on it after changing the database behind the server's back, as another process would.
+    pub fn writes(&self) -> Arc<crate::db::writes::Writes> {
+        Arc::clone(&self.writes)
     }
 
     /// The cache of finished anonymous pages, for tests and diagnostics.

@@ -8,10 +8,13 @@
 //! row's id), and neither is ever stored. A session whose member was disabled or deleted, or that
 //! passed its idle or absolute lifetime, loads as none: the visitor is anonymous. Its last use is
 //! written at most once a minute.
+//!
+//! A loaded session is kept in memory (see [`Recent`]) until the next write to the database, or
+//! its next once-a-minute write is due, so a member's following requests cost no read at all.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration as CookieDuration;
@@ -41,20 +44,68 @@ pub const FLASH: &str = "flash";
 /// How often a session's last use is written, at most.
 const TOUCH_EVERY: time::Duration = time::Duration::minutes(1);
 
+/// At most this many sessions are kept in memory; past it the stale ones are dropped, then all.
+const RECENT_SESSIONS: usize = 4096;
+
 pub struct DbSessionStore {
     pool: DbPool,
     cache: Arc<ContentCache>,
     /// The database file, for the worker's own read connection (see `db::worker`).
     database: PathBuf,
+    recent: Arc<Recent>,
 }
 
 impl DbSessionStore {
+    /// The store; sessions it loaded are kept until the next write counted in `pool`'s
+    /// [`crate::db::writes::Writes`].
     pub fn new(pool: DbPool, cache: Arc<ContentCache>, database: PathBuf) -> Self {
+        let recent = Arc::new(Recent::default());
         Self {
             pool,
             cache,
             database,
+            recent,
         }
+    }
+}
+
+/// Sessions as loaded, by key hash, each with the write count it was read at (see
+/// [`crate::db::writes`]) and the time until which it may be used without reading it again: its
+/// next once-a-minute write, or its end if sooner. Any write to the database makes every copy
+/// stale, so logging out, a password change, disabling or deleting a member, a changed role or
+/// trial and changed settings all count from the next request.
+#[derive(Default)]
+struct Recent {
+    sessions: Mutex<HashMap<String, Arc<Loaded>>>,
+}
+
+struct Loaded {
+    writes: u64,
+    fresh_until: time::PrimitiveDateTime,
+    state: HashMap<String, String>,
+}
+
+impl Recent {
+    fn get(&self, hash: &str, writes: u64, now: time::PrimitiveDateTime) -> Option<Arc<Loaded>> {
+        let sessions = self.sessions.lock().ok()?;
+        sessions
+            .get(hash)
+            .filter(|loaded| loaded.writes == writes && now < loaded.fresh_until)
+            .cloned()
+    }
+
+    fn put(&self, hash: String, loaded: Loaded, writes: u64) {
+        let Ok(mut sessions) = self.sessions.lock() else {
+            return;
+        };
+        if sessions.len() >= RECENT_SESSIONS {
+            let now = db::now();
+            sessions.retain(|_, kept| kept.writes == writes && now < kept.fresh_until);
+            if sessions.len() >= RECENT_SESSIONS {
+                sessions.clear();
+            }
+        }
+        sessions.insert(hash, Arc::new(loaded));
     }
 }
 
@@ -97,11 +148,17 @@ fn device(state: &HashMap<String, String>) -> String {
 }
 
 impl SessionStore for DbSessionStore {
-    /// Reads the session on the worker's own connection (two primary-key reads that cannot wait
-    /// on the write lock; measured in docs/benchmarks.md), falling back to the pool when SQLite is
-    /// busy; the once-a-minute write of its last use goes through the pool.
+    /// A session kept in memory since no write (see [`Recent`]), or else read on the worker's own
+    /// connection (two primary-key reads that cannot wait on the write lock; measured in
+    /// docs/benchmarks.md), falling back to the pool when SQLite is busy; the once-a-minute write
+    /// of its last use goes through the pool.
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
         let hash = super::token_hash(key.as_ref());
+        // Counted before reading: a write that lands while this read runs makes the copy stale.
+        let writes_before = self.pool.writes().count();
+        if let Some(loaded) = self.recent.get(&hash, writes_before, db::now()) {
+            return Ok(Some(loaded.state.clone()));
+        }
         let failed =
             |error: String| LoadError::Other(anyhow::anyhow!("cannot load the session: {error}"));
         // One read transaction for the three reads: one lock of the WAL index instead of three.
@@ -137,6 +194,18 @@ impl SessionStore for DbSessionStore {
         })?;
         state.insert(MEMBER.to_owned(), member);
         state.insert(SESSION_ID.to_owned(), row.id.to_string());
+        // Kept until its last use is due to be written again (a touch just made counts as a
+        // write, so that copy is stale at once and the next request reads the new time).
+        let fresh_until = std::cmp::min(row.last_seen_at + TOUCH_EVERY, row.expires_at);
+        self.recent.put(
+            hash,
+            Loaded {
+                writes: writes_before,
+                fresh_until,
+                state: state.clone(),
+            },
+            self.pool.writes().count(),
+        );
         Ok(Some(state))
     }
 

@@ -26,20 +26,50 @@ pub mod tokens;
 pub mod users;
 pub mod views;
 pub mod worker;
+pub mod writes;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::AppError;
 
-pub type DbPool = Pool<ConnectionManager<SqliteConnection>>;
+/// The connection pool, with the count of the writes made through it (see [`writes`]).
+#[derive(Clone)]
+pub struct DbPool {
+    pool: Pool<ConnectionManager<SqliteConnection>>,
+    writes: Arc<writes::Writes>,
+}
+
+impl DbPool {
+    /// A connection, waiting for one to be free if need be.
+    pub fn get(
+        &self,
+    ) -> Result<PooledConnection<ConnectionManager<SqliteConnection>>, diesel::r2d2::PoolError>
+    {
+        self.pool.get()
+    }
+
+    /// The count of writes to this database.
+    pub fn writes(&self) -> &Arc<writes::Writes> {
+        &self.writes
+    }
+}
+
+impl std::fmt::Debug for DbPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbPool")
+            .field("writes", &self.writes)
+            .finish_non_exhaustive()
+    }
+}
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -72,12 +102,16 @@ pub fn open(path: &Path, size: u32) -> anyhow::Result<DbPool> {
     migrate(&mut conn)?;
     drop(conn);
 
-    Pool::builder()
+    let pool = Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(10))
         .connection_customizer(Box::new(ConnectionPragmas))
         .build(ConnectionManager::new(url))
-        .context("cannot open the database connection pool")
+        .context("cannot open the database connection pool")?;
+    Ok(DbPool {
+        pool,
+        writes: Arc::default(),
+    })
 }
 
 /// Applies the embedded migrations that have not run yet.
@@ -99,7 +133,8 @@ fn database_url(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Runs `query` with a pooled connection on the blocking thread pool, so neither a slow query nor
-/// a wait for the write lock holds up an async worker.
+/// a wait for the write lock holds up an async worker. A call that changed a row is counted (see
+/// [`writes`]) before it returns.
 pub async fn run<T, F>(pool: &DbPool, query: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut SqliteConnection) -> Result<T, AppError> + Send + 'static,
@@ -108,9 +143,24 @@ where
     let pool = pool.clone();
     web::block(move || {
         let mut conn = pool.get()?;
-        query(&mut conn)
+        let before = writes::changes_on(&mut conn);
+        let result = query(&mut conn);
+        if before.is_none() || writes::changes_on(&mut conn) != before {
+            pool.writes.note();
+        }
+        result
     })
     .await?
+}
+
+/// A URI opening the database read-only, so a watcher can never create or change a file.
+pub fn read_only_url(database: &Path) -> String {
+    let path = database
+        .to_string_lossy()
+        .replace('%', "%25")
+        .replace('?', "%3f")
+        .replace('#', "%23");
+    format!("file:{path}?mode=ro")
 }
 
 /// Current time in UTC, as stored in every timestamp column.

@@ -231,9 +231,26 @@ pub fn database(app: &TestApp) -> SqliteConnection {
     conn
 }
 
-/// Runs SQL against the test app's database.
+/// Runs SQL against the test app's database, as another process would (the command line, a
+/// second instance), and waits until the app has noticed the commit, as it does within a quarter
+/// of a second: until then, a member's session may still be served as it was.
 pub fn sql(app: &TestApp, statement: &str) {
     diesel::connection::SimpleConnection::batch_execute(&mut database(app), statement).unwrap();
+    wait_until_noticed(app);
+}
+
+/// Waits until the app has looked for other processes' commits twice since now, so one made
+/// before this call has been noticed.
+pub fn wait_until_noticed(app: &TestApp) {
+    let seen = app.writes.looks() + 2;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.writes.looks() < seen {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the app did not notice the change"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// A count from the test app's database.

@@ -229,6 +229,8 @@ async fn users_list_shows_every_account_and_set_password_replaces_it_and_ends_it
     );
     assert!(!String::from_utf8_lossy(&output.stdout).contains("a whole new phrase"));
 
+    // Another process ended the sessions: the server notices within a quarter of a second.
+    crate::browser::wait_until_noticed(&app);
     assert_eq!(
         browser.get("/account").await.status,
         actix_web::http::StatusCode::SEE_OTHER

@@ -16,6 +16,7 @@ pub struct TestApp {
     pub origin: String,
     pub database: PathBuf,
     pub page_cache: Arc<PageCache>,
+    pub writes: Arc<guidepost::db::writes::Writes>,
     client: awc::Client,
     _dir: tempfile::TempDir,
 }
@@ -47,11 +48,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings).await.unwrap();
     let origin = format!("http://{}", app.address());
     let page_cache = app.page_cache();
+    let writes = app.writes();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         origin,
         database,
         page_cache,
+        writes,
         client: awc::Client::builder().disable_redirects().finish(),
         _dir: dir,
     }
