@@ -88,10 +88,13 @@ impl Jobs {
                     Ok(()) => {
                         let text = mail::redact_links(&message.body_text);
                         let html = mail::redact_links(&message.body_html);
-                        db::run(&self.pool, move |conn| {
+                        let kept = db::run(&self.pool, move |conn| {
                             Ok(Message::mark_sent(conn, id, &text, &html)?)
                         })
                         .await?;
+                        if !kept {
+                            self.mailer.forget(id).await;
+                        }
                     }
                     Err(reason) => {
                         let retry_at = (attempts < MAX_ATTEMPTS).then(|| {

@@ -141,6 +141,7 @@ impl Application {
             auth,
             mail: mail_wake,
             pages: Arc::clone(&page_cache_handle),
+            mail_folder: crate::mail::mail_folder(&settings.database),
         });
 
         let documents = web::Data::new(routes::feeds::Documents::default());

@@ -86,13 +86,14 @@ impl Message {
     }
 
     /// Records that the message went out, keeping `text` and `html` (the bodies with their
-    /// one-time links removed) as the record of it.
+    /// one-time links removed) as the record of it. `false` when the message is gone: its member
+    /// deleted their account while it was being sent.
     pub fn mark_sent(
         conn: &mut SqliteConnection,
         id: i32,
         text: &str,
         html: &str,
-    ) -> QueryResult<()> {
+    ) -> QueryResult<bool> {
         diesel::update(outbox::table.find(id))
             .set((
                 outbox::status.eq(SENT),
@@ -103,7 +104,7 @@ impl Message {
                 outbox::last_error.eq(None::<String>),
             ))
             .execute(conn)
-            .map(drop)
+            .map(|rows| rows > 0)
     }
 
     /// Records a failed attempt: tried again at `retry_at`, or marked failed for good when `None`.

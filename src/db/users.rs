@@ -298,17 +298,23 @@ impl Member {
     /// Removes the member and everything personal hanging off them, in the caller's
     /// transaction: sessions, one-time tokens and mail, the throttle entries counted against their
     /// address (`throttle_key` is the HMAC those entries are keyed by), and what the audit log says
-    /// of them.
-    pub fn delete(conn: &mut SqliteConnection, id: i32, throttle_key: &str) -> QueryResult<()> {
+    /// of them. Returns the ids of the mail removed, whose saved copies (see
+    /// [`crate::mail::forget_saved`]) go too once this commits.
+    pub fn delete(
+        conn: &mut SqliteConnection,
+        id: i32,
+        throttle_key: &str,
+    ) -> QueryResult<Vec<i32>> {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
         diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(id))).execute(conn)?;
-        diesel::delete(outbox::table.filter(outbox::user_id.eq(id))).execute(conn)?;
+        let mail = diesel::delete(outbox::table.filter(outbox::user_id.eq(id)))
+            .returning(outbox::id)
+            .get_results(conn)?;
         diesel::delete(throttle_events::table.filter(throttle_events::key_hash.eq(throttle_key)))
             .execute(conn)?;
         super::audit::forget_member(conn, id)?;
-        diesel::delete(users::table.find(id))
-            .execute(conn)
-            .map(drop)
+        diesel::delete(users::table.find(id)).execute(conn)?;
+        Ok(mail)
     }
 }
 

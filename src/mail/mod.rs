@@ -78,6 +78,19 @@ impl Mailer {
         })
     }
 
+    /// Removes the saved copy of a message whose member is gone (SMTP keeps nothing here).
+    pub async fn forget(&self, id: i32) {
+        if let Self::Folder { dir, .. } = self {
+            let dir = dir.clone();
+            if actix_web::web::block(move || forget_saved(&dir, &[id]))
+                .await
+                .is_err()
+            {
+                tracing::warn!(message = id, "cannot remove the saved copy of a message");
+            }
+        }
+    }
+
     /// Delivers one message; the error says why not, without any secret.
     pub async fn send(&self, message: &Message) -> Result<(), String> {
         match self {
@@ -107,6 +120,30 @@ impl Mailer {
                     format!("the SMTP server refused or could not be reached: {error}")
                 })
             }
+        }
+    }
+}
+
+/// Removes the saved copies of these messages from `folder`, if there are any: they were mail to
+/// a member who deleted their account, and nothing personal about them may remain.
+pub fn forget_saved(folder: &Path, ids: &[i32]) {
+    if ids.is_empty() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let id = name
+            .to_str()
+            .filter(|name| name.ends_with(".eml"))
+            .and_then(|name| name.split_once('-'))
+            .and_then(|(id, _)| id.parse::<i32>().ok());
+        if id.is_some_and(|id| ids.contains(&id))
+            && let Err(error) = std::fs::remove_file(entry.path())
+        {
+            tracing::warn!(file = %entry.path().display(), "cannot remove saved mail: {error}");
         }
     }
 }

@@ -128,11 +128,13 @@ pub async fn delete(
     }
     let throttle_key = state.auth.secrets.sign(&["account", &member.email]);
     let id = member.id;
+    let folder = state.mail_folder.clone();
     db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        let mail = conn.immediate_transaction(|conn| {
             SessionRow::delete_all_for(conn, id)?;
             Member::delete(conn, id, &throttle_key)
         })?;
+        crate::mail::forget_saved(&folder, &mail);
         Ok(())
     })
     .await?;

@@ -35,6 +35,8 @@ pub struct AppState {
     pub mail: Arc<tokio::sync::Notify>,
     /// The cache of finished pages: cleared at once after an editor's or admin's change.
     pub pages: Arc<crate::page_cache::PageCache>,
+    /// Where mail is saved when no SMTP server is configured (see [`crate::mail::mail_folder`]).
+    pub mail_folder: std::path::PathBuf,
 }
 
 /// Where the site is. Its name, tagline and description are settings (see

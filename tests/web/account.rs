@@ -255,13 +255,7 @@ async fn deleting_the_account_leaves_no_row_with_the_members_email_or_id_and_kil
         1
     );
 
-    let gone = browser
-        .submit(
-            &account,
-            "form[action='/account/delete']",
-            &[("delete_password", PASSWORD)],
-        )
-        .await;
+    let gone = browser.delete_account(&account, PASSWORD).await;
     assert_eq!(gone.path, "/account/deleted");
     assert_eq!(gone.text("h1"), "Your account was deleted");
 

@@ -515,9 +515,26 @@ async fn an_admin_manages_members_and_each_change_takes_effect_at_once() {
                 .await,
         )
         .await;
-    let extended = admin
+    let refused = admin
         .submit(
             &page,
+            "form[action$='/trial']",
+            &[("days", "a week"), ("action", "extend")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        refused.text("#member-days-error"),
+        "Enter a whole number of days, from 1 to 365."
+    );
+    assert_eq!(
+        refused.attr("#member-days", "value").as_deref(),
+        Some("a week")
+    );
+    assert!(!reader.visit(locked).await.texts(".gate").is_empty());
+    let extended = admin
+        .submit(
+            &refused,
             "form[action$='/trial']",
             &[("days", "7"), ("action", "extend")],
         )

@@ -184,6 +184,17 @@ impl<'a> Browser<'a> {
         self.follow_redirects(answer).await
     }
 
+    /// Deletes the account from `account` (the account page) with `password`; returns the page
+    /// landed on.
+    pub async fn delete_account(&self, account: &Page, password: &str) -> Page {
+        self.submit(
+            account,
+            "form[action='/account/delete']",
+            &[("delete_password", password)],
+        )
+        .await
+    }
+
     /// Signs up through the form, from the sign-up page; returns the page landed on.
     pub async fn sign_up(&self, name: &str, email: &str, password: &str) -> Page {
         let form = self.visit("/signup").await;

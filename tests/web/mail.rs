@@ -288,7 +288,7 @@ async fn mail_that_cannot_be_delivered_is_kept_and_tried_again_with_the_reason_r
 }
 
 #[actix_web::test]
-async fn without_an_smtp_server_mail_is_saved_beside_the_database_for_the_site_user_only() {
+async fn without_an_smtp_server_mail_is_saved_for_the_site_user_only_until_the_member_leaves() {
     let app = crate::helpers::spawn_app().await;
     let browser = Browser::new(&app);
     browser.sign_up("Ana", "ana@example.com", PASSWORD).await;
@@ -329,4 +329,10 @@ async fn without_an_smtp_server_mail_is_saved_beside_the_database_for_the_site_u
         ),
         1
     );
+
+    // Deleting the account takes the saved mail with it.
+    let account = browser.visit("/account").await;
+    let gone = browser.delete_account(&account, PASSWORD).await;
+    assert_eq!(gone.path, "/account/deleted");
+    assert!(!file.exists(), "the saved mail is removed with the account");
 }

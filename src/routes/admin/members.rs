@@ -22,6 +22,8 @@ use crate::views::format::{date_label, rfc3339};
 use crate::views::{AppState, Layout};
 
 const PER_PAGE: u32 = 25;
+/// What the trial form offers to extend a trial by.
+const DEFAULT_EXTENSION_DAYS: &str = "14";
 
 /// A member as the list shows them.
 pub struct MemberRow {
@@ -105,13 +107,22 @@ struct MemberPage {
     devices: Vec<(String, String, String)>,
     roles: [&'static str; 3],
     problem: Option<String>,
+    /// The trial form's days, as typed, and what is wrong with them.
+    days: String,
+    days_error: Option<String>,
+}
+
+/// Why a change was not made: a message for the page, or for the trial form's days field.
+enum Refusal {
+    Page(String),
+    Days { typed: String, message: String },
 }
 
 async fn member_page(
     state: &AppState,
     visitor: &Visitor,
     id: i32,
-    problem: Option<String>,
+    refusal: Option<Refusal>,
 ) -> Result<MemberPage, AppError> {
     let admin = allowed(visitor, Need::Admin)?;
     let settings = settings(state).await?;
@@ -144,7 +155,18 @@ async fn member_page(
             .collect(),
         member,
         roles: ROLES,
-        problem,
+        days: match &refusal {
+            Some(Refusal::Days { typed, .. }) => typed.clone(),
+            _ => DEFAULT_EXTENSION_DAYS.to_owned(),
+        },
+        days_error: match &refusal {
+            Some(Refusal::Days { message, .. }) => Some(message.clone()),
+            _ => None,
+        },
+        problem: match refusal {
+            Some(Refusal::Page(message)) => Some(message),
+            _ => None,
+        },
     })
 }
 
@@ -172,13 +194,13 @@ async fn apply(
     visitor: &Visitor,
     id: i32,
     body: &[u8],
-    change: impl FnOnce(&crate::routes::forms::Fields) -> Result<Change, String>,
+    change: impl FnOnce(&crate::routes::forms::Fields) -> Result<Change, Refusal>,
 ) -> Result<HttpResponse, AppError> {
     let (admin, fields) = posted(visitor, Need::Admin, body)?;
     let change = match change(&fields) {
         Ok(change) => change,
-        Err(problem) => {
-            let page = member_page(state, visitor, id, Some(problem)).await?;
+        Err(refusal) => {
+            let page = member_page(state, visitor, id, Some(refusal)).await?;
             return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
@@ -266,7 +288,7 @@ async fn apply(
             Ok(see_other(&format!("/admin/members/{id}")))
         }
         Err(problem) => {
-            let page = member_page(state, visitor, id, Some(problem)).await?;
+            let page = member_page(state, visitor, id, Some(Refusal::Page(problem))).await?;
             render_private(&page, StatusCode::CONFLICT)
         }
     }
@@ -283,9 +305,13 @@ pub async fn trial(
         if fields.get("action") == "end" {
             return Ok(Change::Trial(None));
         }
-        match fields.get("days").trim().parse::<i64>() {
+        let typed = fields.get("days");
+        match typed.trim().parse::<i64>() {
             Ok(days) if (1..=365).contains(&days) => Ok(Change::Trial(Some(days))),
-            _ => Err("Extend the trial by a whole number of days, from 1 to 365.".to_owned()),
+            _ => Err(Refusal::Days {
+                typed: typed.to_owned(),
+                message: "Enter a whole number of days, from 1 to 365.".to_owned(),
+            }),
         }
     })
     .await
@@ -303,7 +329,7 @@ pub async fn role(
             .iter()
             .find(|r| **r == fields.get("role"))
             .map(|r| Change::Role(r))
-            .ok_or_else(|| "Choose member, editor or admin.".to_owned())
+            .ok_or_else(|| Refusal::Page("Choose member, editor or admin.".to_owned()))
     })
     .await
 }
@@ -323,7 +349,9 @@ pub async fn status(
         |fields| match fields.get("action") {
             "disable" => Ok(Change::Status(DISABLED)),
             "enable" => Ok(Change::Status(ACTIVE)),
-            _ => Err("Choose to disable or enable the account.".to_owned()),
+            _ => Err(Refusal::Page(
+                "Choose to disable or enable the account.".to_owned(),
+            )),
         },
     )
     .await
@@ -343,16 +371,19 @@ pub async fn delete(
             &state,
             &visitor,
             id,
-            Some("Tick the box to confirm the deletion.".to_owned()),
+            Some(Refusal::Page(
+                "Tick the box to confirm the deletion.".to_owned(),
+            )),
         )
         .await?;
         return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let who = actor(&admin);
     let secrets = state.auth.secrets.clone();
+    let folder = state.mail_folder.clone();
     let outcome = db::run(&state.pool, move |conn| {
         let outcome = conn.immediate_transaction(
-            |conn| -> Result<Result<(), String>, diesel::result::Error> {
+            |conn| -> Result<Result<Vec<i32>, String>, diesel::result::Error> {
                 let Some(member) = Member::find(conn, id)? else {
                     return Ok(Err("There is no such member.".to_owned()));
                 };
@@ -369,7 +400,7 @@ pub async fn delete(
                     ));
                 }
                 let throttle_key = secrets.sign(&["account", &member.email]);
-                Member::delete(conn, id, &throttle_key)?;
+                let mail = Member::delete(conn, id, &throttle_key)?;
                 audit::record(
                     conn,
                     &who,
@@ -378,19 +409,22 @@ pub async fn delete(
                     &member.role,
                     "deleted",
                 )?;
-                Ok(Ok(()))
+                Ok(Ok(mail))
             },
         )?;
+        if let Ok(mail) = &outcome {
+            crate::mail::forget_saved(&folder, mail);
+        }
         Ok(outcome)
     })
     .await?;
     match outcome {
-        Ok(()) => {
+        Ok(_) => {
             visitor.flash("The member and everything personal about them were deleted.");
             Ok(see_other("/admin/members"))
         }
         Err(problem) => {
-            let page = member_page(&state, &visitor, id, Some(problem)).await?;
+            let page = member_page(&state, &visitor, id, Some(Refusal::Page(problem))).await?;
             render_private(&page, StatusCode::CONFLICT)
         }
     }
