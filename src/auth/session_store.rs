@@ -52,19 +52,18 @@ pub struct DbSessionStore {
     cache: Arc<ContentCache>,
     /// The database file, for the worker's own read connection (see `db::worker`).
     database: PathBuf,
-    recent: Arc<Recent>,
+    recent: Recent,
 }
 
 impl DbSessionStore {
     /// The store; sessions it loaded are kept until the next write counted in `pool`'s
     /// [`crate::db::writes::Writes`].
     pub fn new(pool: DbPool, cache: Arc<ContentCache>, database: PathBuf) -> Self {
-        let recent = Arc::new(Recent::default());
         Self {
             pool,
             cache,
             database,
-            recent,
+            recent: Recent::default(),
         }
     }
 }
