@@ -11,6 +11,35 @@ fn guidepost() -> Command {
     command
 }
 
+/// Runs `command` with `input` on its standard input, as a script gives a password.
+fn output_with_input(command: &mut Command, input: &str) -> std::process::Output {
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// As [`output_with_input`], checking that the command succeeded; returns what it printed.
+fn run_with_input(command: &mut Command, input: &str) -> String {
+    let output = output_with_input(command, input);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 #[test]
 fn migrate_creates_the_database_and_its_folder() {
     let dir = tempfile::tempdir().unwrap();
@@ -198,36 +227,21 @@ async fn users_list_shows_every_account_and_set_password_replaces_it_and_ends_it
     assert!(!text.contains("$2"), "no hash is printed");
 
     // The password from standard input, as a script gives it.
-    let mut child = guidepost()
-        .args([
-            "users",
-            "set-password",
-            "ANA@example.com",
-            "--bcrypt-cost",
-            "4",
-            "--database",
-        ])
-        .arg(&app.database)
-        .env("GUIDEPOST_SECRET_KEY", "test secret ".repeat(8))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a whole new phrase\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let printed = run_with_input(
+        guidepost()
+            .args([
+                "users",
+                "set-password",
+                "ANA@example.com",
+                "--bcrypt-cost",
+                "4",
+                "--database",
+            ])
+            .arg(&app.database)
+            .env("GUIDEPOST_SECRET_KEY", "test secret ".repeat(8)),
+        "a whole new phrase\n",
     );
-    assert!(!String::from_utf8_lossy(&output.stdout).contains("a whole new phrase"));
+    assert!(!printed.contains("a whole new phrase"));
 
     // Another process ended the sessions: the server notices within a quarter of a second.
     crate::browser::wait_until_noticed(&app);
@@ -241,20 +255,12 @@ async fn users_list_shows_every_account_and_set_password_replaces_it_and_ends_it
     assert_eq!(again.path, "/account");
 
     // Too weak a password is refused with the rule, and nothing changes.
-    let mut child = guidepost()
-        .args(["users", "set-password", "ana@example.com", "--database"])
-        .arg(&app.database)
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"password1\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = output_with_input(
+        guidepost()
+            .args(["users", "set-password", "ana@example.com", "--database"])
+            .arg(&app.database),
+        "password1\n",
+    );
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("most common"));
 }
@@ -281,35 +287,20 @@ fn a_secret_key_too_short_stops_start_up_with_one_sentence() {
 #[actix_web::test]
 async fn create_admin_makes_an_admin_who_can_log_in_and_open_the_admin_area() {
     let app = crate::helpers::spawn_app().await;
-    let mut child = guidepost()
-        .args([
-            "create-admin",
-            "--email",
-            "Ops@Example.com",
-            "--name",
-            "Olu Ops",
-            "--bcrypt-cost",
-            "4",
-            "--database",
-        ])
-        .arg(&app.database)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"an operator's phrase\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_with_input(
+        guidepost()
+            .args([
+                "create-admin",
+                "--email",
+                "Ops@Example.com",
+                "--name",
+                "Olu Ops",
+                "--bcrypt-cost",
+                "4",
+                "--database",
+            ])
+            .arg(&app.database),
+        "an operator's phrase\n",
     );
     let browser = crate::browser::Browser::new(&app);
     let landed = browser
