@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 /// How often the database is asked whether another process committed.
-pub const WATCH_EVERY: Duration = Duration::from_millis(250);
+pub const WATCH_EVERY: Duration = Duration::from_millis(100);
 
 /// The count for one database, shared by its pool and whatever caches from it.
 #[derive(Debug, Default)]

@@ -243,7 +243,7 @@ pub fn database(app: &TestApp) -> SqliteConnection {
 }
 
 /// Runs SQL against the test app's database, as another process would (the command line, a
-/// second instance), and waits until the app has noticed the commit, as it does within a quarter
+/// second instance), and waits until the app has noticed the commit, as it does within a tenth
 /// of a second: until then, a member's session may still be served as it was.
 pub fn sql(app: &TestApp, statement: &str) {
     diesel::connection::SimpleConnection::batch_execute(&mut database(app), statement).unwrap();

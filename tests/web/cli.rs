@@ -243,7 +243,7 @@ async fn users_list_shows_every_account_and_set_password_replaces_it_and_ends_it
     );
     assert!(!printed.contains("a whole new phrase"));
 
-    // Another process ended the sessions: the server notices within a quarter of a second.
+    // Another process ended the sessions: the server notices within a tenth of a second.
     crate::browser::wait_until_noticed(&app);
     assert_eq!(
         browser.get("/account").await.status,
