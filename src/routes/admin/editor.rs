@@ -450,8 +450,13 @@ async fn submit(
     let intent = fields.get("intent");
     let mut errors = FieldErrors::default();
     let checked = check(&values, &choices, &mut errors);
-    if intent == "edit" {
-        // Back from a preview: the form again, as it was.
+    // Back from a preview ("edit"): the form again, as it was. With errors: the form, 422.
+    let Some(checked) = checked.filter(|_| intent != "edit") else {
+        let status = if intent == "edit" {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
         let page = editor_page(
             &state,
             &visitor,
@@ -462,20 +467,7 @@ async fn submit(
             errors,
             choices,
         );
-        return render_private(&page, StatusCode::OK);
-    }
-    let Some(checked) = checked else {
-        let page = editor_page(
-            &state,
-            &visitor,
-            &member,
-            &settings,
-            existing.as_ref(),
-            values,
-            errors,
-            choices,
-        );
-        return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
+        return render_private(&page, status);
     };
     let rendered = markdown::render(&checked.body);
     if intent == "preview" {
