@@ -95,6 +95,28 @@ pub struct Cli {
         overrides_with = "demo_content"
     )]
     pub no_demo_content: bool,
+
+    /// Reverse proxies whose X-Forwarded-For and Forwarded headers are believed: addresses or
+    /// ranges, separated by commas (e.g. 127.0.0.1 or 10.0.0.0/8,fd00::/8). From anyone else
+    /// those headers are ignored. Empty: the TCP peer is the client.
+    #[arg(
+        long,
+        env = "GUIDEPOST_TRUSTED_PROXY",
+        default_value = "",
+        global = true
+    )]
+    pub trusted_proxy: String,
+
+    /// Serve Prometheus metrics at /metrics on this separate address (e.g. 127.0.0.1:9090),
+    /// never on the public one. Off when unset.
+    #[arg(long, env = "GUIDEPOST_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
+
+    /// How log lines are written to standard error: text, or json (one object a line, for log
+    /// collectors).
+    #[arg(long, env = "GUIDEPOST_LOG_FORMAT", default_value = "text", global = true,
+          value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +210,10 @@ pub struct Settings {
     pub mail_from: Option<String>,
     /// Count article views per day for the dashboard.
     pub count_views: bool,
+    /// Proxies whose forwarding headers name the client (see [`crate::client`]).
+    pub trusted_proxies: crate::client::TrustedProxies,
+    /// Where `/metrics` is served; `None` turns metrics off.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -205,6 +231,27 @@ impl Settings {
                 )
             })?;
         let base_url = cli.base_url.as_deref().map(BaseUrl::parse).transpose()?;
+        let trusted_proxies = crate::client::TrustedProxies::parse(&cli.trusted_proxy)
+            .map_err(|problem| anyhow::anyhow!("--trusted-proxy: {problem}"))?;
+        let metrics_bind = cli
+            .metrics_bind
+            .as_deref()
+            .map(|text| {
+                text.to_socket_addrs()
+                    .ok()
+                    .and_then(|mut addrs| addrs.next())
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "--metrics-bind {text:?} is not an address and port such as 127.0.0.1:9090"
+                        )
+                    })
+            })
+            .transpose()?;
+        if metrics_bind.is_some_and(|m| m == bind && m.port() != 0) {
+            anyhow::bail!(
+                "--metrics-bind must differ from --bind: metrics are never served on the public address"
+            );
+        }
         let workers = cli
             .workers
             .map(usize::from)
@@ -222,6 +269,8 @@ impl Settings {
             smtp_url: cli.smtp_url.clone(),
             mail_from: cli.mail_from.clone(),
             count_views: !cli.no_view_counts,
+            trusted_proxies,
+            metrics_bind,
         })
     }
 }

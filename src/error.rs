@@ -24,9 +24,10 @@ pub enum AppError {
     /// Logged in, but not allowed here.
     #[error("forbidden")]
     Forbidden,
-    /// A limit was reached; the message says when to try again.
+    /// A limit was reached; the message says when to try again, and `Retry-After` says it to
+    /// machines, in seconds.
     #[error("too many requests")]
-    TooManyRequests(String),
+    TooManyRequests { message: String, retry_after: i64 },
     /// The database is busy or unreachable for longer than a visitor should wait.
     #[error("service unavailable: {0:#}")]
     Unavailable(anyhow::Error),
@@ -42,7 +43,7 @@ impl ResponseError for AppError {
             Self::LogInFirst { .. } => StatusCode::SEE_OTHER,
             Self::MovedTo(_) => StatusCode::MOVED_PERMANENTLY,
             Self::FormExpired | Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -70,10 +71,33 @@ impl ResponseError for AppError {
                  reload the page and submit the form again."
                     .to_owned(),
             ),
-            Self::TooManyRequests(message) => {
-                with_message(self.status_code(), "Too many attempts", message.clone())
+            Self::TooManyRequests {
+                message,
+                retry_after,
+            } => {
+                let mut response =
+                    with_message(self.status_code(), "Too many attempts", message.clone());
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(*retry_after.max(&1)),
+                );
+                response
             }
             _ => HttpResponse::build(self.status_code()).finish(),
+        }
+    }
+}
+
+impl AppError {
+    /// A limit's refusal, saying `message` and when to try again ("try again in 30 seconds" is
+    /// appended).
+    pub fn too_many(message: &str, retry_after: i64) -> Self {
+        Self::TooManyRequests {
+            message: format!(
+                "{message} Try again in {}.",
+                crate::limits::wait_label(retry_after)
+            ),
+            retry_after,
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod compression;
 pub mod config;
 pub mod content;
@@ -14,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod etag;
 pub mod jobs;
+pub mod limits;
 pub mod mail;
 pub mod member_cache;
 pub mod page_cache;

@@ -131,6 +131,11 @@ impl Application {
             origin: base_url.as_str().to_owned(),
             secure,
             signup_limit: settings.signup_limit,
+            clients: Arc::new(crate::client::Clients::new(
+                settings.trusted_proxies.clone(),
+                secure,
+            )),
+            floods: Arc::default(),
         };
         // The account machinery on its own too, for the extractor that reads the session.
         let auth_data = web::Data::new(auth.clone());
@@ -173,7 +178,7 @@ impl Application {
                 .wrap(from_fn(page_cache::serve_cached))
                 .wrap(from_fn(crate::readership::count_views))
                 .wrap(from_fn(telemetry::request_context))
-                .wrap(security_headers())
+                .wrap(security_headers(secure))
                 .configure(routes::configure)
         })
         // Without TCP_NODELAY, a response whose headers and body leave in two writes (every
@@ -273,10 +278,19 @@ pub const SECURITY_HEADERS: &[(&str, &str)] = &[
     ),
 ];
 
-fn security_headers() -> DefaultHeaders {
-    SECURITY_HEADERS
+/// What HTTPS sites add: browsers that saw it once use HTTPS for a year, whatever link they follow.
+/// Subdomains are left alone: they may be other sites of the publisher's.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = SECURITY_HEADERS
         .iter()
         .fold(DefaultHeaders::new(), |headers, (name, value)| {
             headers.add((*name, *value))
-        })
+        });
+    if https {
+        headers.add(("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY))
+    } else {
+        headers
+    }
 }

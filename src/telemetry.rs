@@ -203,16 +203,12 @@ fn access_log(
     let _ = BufferedStderr.write_all(line.as_bytes());
 }
 
-/// Paths that carry a one-time token from an email; the log shows them without it.
-const TOKEN_PATHS: &[&str] = &[
-    "/password/reset/",
-    "/verify-email/",
-    "/account/email/confirm/",
-];
-
 /// `path` as the log may show it: a token in it is replaced by `[token]`.
 fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match TOKEN_PATHS.iter().find(|prefix| path.starts_with(**prefix)) {
+    match crate::mail::LINK_PATHS
+        .iter()
+        .find(|prefix| path.starts_with(**prefix))
+    {
         Some(prefix) => format!("{prefix}[token]").into(),
         None => path.into(),
     }
@@ -231,7 +227,8 @@ fn is_empty(body: &BoxBody) -> bool {
     matches!(body.size(), BodySize::None | BodySize::Sized(0))
 }
 
-/// Replaces an empty error response with the error page, keeping its status and `Allow` header.
+/// Replaces an empty error response with the error page, keeping its status and its `Allow` and
+/// `Retry-After` headers.
 fn with_error_page(res: ServiceResponse<BoxBody>, id: &RequestId) -> ServiceResponse<BoxBody> {
     let (req, old) = res.into_parts();
     let status = old.status();
@@ -245,8 +242,10 @@ fn with_error_page(res: ServiceResponse<BoxBody>, id: &RequestId) -> ServiceResp
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body);
-    if let Some(allow) = old.headers().get(header::ALLOW) {
-        page.headers_mut().insert(header::ALLOW, allow.clone());
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = old.headers().get(&name) {
+            page.headers_mut().insert(name, value.clone());
+        }
     }
     ServiceResponse::new(req, page)
 }

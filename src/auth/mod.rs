@@ -8,6 +8,7 @@
 pub mod csrf;
 pub mod device;
 pub mod keys;
+pub mod known_device;
 pub mod password;
 pub mod session_store;
 pub mod visitor;
@@ -27,6 +28,10 @@ pub struct Auth {
     pub secure: bool,
     /// Accounts one client address may create in an hour; 0 for no limit.
     pub signup_limit: u32,
+    /// Where requests come from (the client behind a trusted proxy).
+    pub clients: std::sync::Arc<crate::client::Clients>,
+    /// Limits on requests that cost real work, per client, in memory.
+    pub floods: std::sync::Arc<crate::limits::Floods>,
 }
 
 /// Random bytes from the operating system's generator, as lowercase hex: session keys, CSRF

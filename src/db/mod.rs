@@ -20,6 +20,7 @@ pub mod schema;
 pub mod search;
 pub mod sessions;
 pub mod settings;
+pub mod signups;
 pub mod taxonomy;
 pub mod throttle;
 pub mod tokens;
@@ -151,6 +152,25 @@ where
         result
     })
     .await?
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE`, which takes the write lock first (a read
+/// that later turned into a write could fail with "busy" without waiting), or a savepoint when the
+/// caller's transaction is already open.
+pub fn write_transaction<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut SqliteConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_err(E::from)?;
+    if depth.is_some() {
+        conn.transaction(f)
+    } else {
+        conn.immediate_transaction(f)
+    }
 }
 
 /// A URI opening the database read-only, so a watcher can never create or change a file.

@@ -126,6 +126,19 @@ impl Message {
             .map(drop)
     }
 
+    /// Gives a new member the mail sent to their address before the account existed (the link
+    /// that confirmed it), so their export shows it and deleting the account removes it.
+    pub fn adopt(conn: &mut SqliteConnection, user_id: i32, address: &str) -> QueryResult<()> {
+        diesel::update(
+            outbox::table
+                .filter(outbox::user_id.is_null())
+                .filter(outbox::to_address.eq(address)),
+        )
+        .set(outbox::user_id.eq(user_id))
+        .execute(conn)
+        .map(drop)
+    }
+
     /// Every message sent, or to be sent, to a member.
     pub fn for_user(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<Self>> {
         outbox::table

@@ -71,6 +71,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    derived_data (name) {
+        name -> Text,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
     email_tokens (id) {
         id -> Integer,
         user_id -> Integer,
@@ -119,6 +126,19 @@ diesel::table! {
         article_id -> Integer,
         day -> Date,
         views -> Integer,
+    }
+}
+
+diesel::table! {
+    pending_signups (id) {
+        id -> Integer,
+        token_hash -> Text,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        next_path -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }
 
@@ -210,10 +230,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     categories,
     content_version,
+    derived_data,
     email_tokens,
     images,
     outbox,
     page_views,
+    pending_signups,
     sessions,
     settings,
     slug_redirects,

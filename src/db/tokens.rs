@@ -81,6 +81,17 @@ impl EmailToken {
         .map(|n| n == 1)
     }
 
+    /// Ends every unused link of a member: their password changed, so a link sent before (an
+    /// address change in flight, a reset asked for by someone else) must not act afterwards.
+    pub fn forget_unused(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<usize> {
+        diesel::delete(
+            email_tokens::table
+                .filter(email_tokens::user_id.eq(user_id))
+                .filter(email_tokens::used_at.is_null()),
+        )
+        .execute(conn)
+    }
+
     /// Removes tokens that expired before `before`.
     pub fn sweep(conn: &mut SqliteConnection, before: PrimitiveDateTime) -> QueryResult<usize> {
         diesel::delete(email_tokens::table.filter(email_tokens::expires_at.lt(before)))

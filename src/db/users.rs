@@ -176,8 +176,9 @@ impl Member {
             .map(|hash| hash.map(PasswordHash))
     }
 
-    /// Creates a member whose trial starts now. Two sign-ups racing for one address make one
-    /// account: the unique index refuses the second, reported as [`AccountError::EmailTaken`].
+    /// Creates a member whose trial starts now, with the address confirmed (a sign-up becomes an
+    /// account when its emailed link is followed). Two confirmations racing for one address make
+    /// one account: the unique index refuses the second, reported as [`AccountError::EmailTaken`].
     pub fn create(conn: &mut SqliteConnection, new: &NewMember<'_>) -> Result<Self, AccountError> {
         let now = super::now();
         let ends = now + time::Duration::days(new.trial_days);
@@ -188,6 +189,7 @@ impl Member {
                 users::password_hash.eq(&new.password_hash.0),
                 users::role.eq(MEMBER),
                 users::status.eq(ACTIVE),
+                users::email_verified_at.eq(now),
                 users::trial_started_at.eq(now),
                 users::trial_ends_at.eq(ends),
                 users::created_at.eq(now),
@@ -315,6 +317,46 @@ impl Member {
         super::audit::forget_member(conn, id)?;
         diesel::delete(users::table.find(id)).execute(conn)?;
         Ok(mail)
+    }
+}
+
+/// Why an account could not be deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undeletable {
+    /// There is no such account (any more).
+    Gone,
+    /// It is the last active admin: the site needs one.
+    LastAdmin,
+    /// Its name is on articles, which need another author first.
+    Author,
+}
+
+impl Member {
+    /// Deletes the account as [`Member::delete`] does, unless it is the last active admin or
+    /// an author, checked in the same write transaction as the deletion (so two admins deleting
+    /// each other at once cannot leave the site without one). Returns the account as it was and
+    /// the ids of the mail removed with it.
+    pub fn delete_checked(
+        conn: &mut SqliteConnection,
+        id: i32,
+        throttle_key: &str,
+    ) -> QueryResult<Result<(Self, Vec<i32>), Undeletable>> {
+        super::write_transaction(conn, |conn| {
+            let Some(member) = Self::find(conn, id)? else {
+                return Ok(Err(Undeletable::Gone));
+            };
+            if member.role == ADMIN
+                && member.status == ACTIVE
+                && Self::count_active_admins(conn)? <= 1
+            {
+                return Ok(Err(Undeletable::LastAdmin));
+            }
+            if super::articles::count_by_author(conn, id)? > 0 {
+                return Ok(Err(Undeletable::Author));
+            }
+            let mail = Self::delete(conn, id, throttle_key)?;
+            Ok(Ok((member, mail)))
+        })
     }
 }
 

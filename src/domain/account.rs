@@ -86,6 +86,11 @@ impl DisplayName {
         Ok(Self(name.to_owned()))
     }
 
+    /// Wraps a name read back from the database, where only [`DisplayName::parse`] writes it.
+    pub fn from_stored(name: String) -> Self {
+        Self(name)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -22,17 +22,39 @@ fn escape(text: &str) -> String {
     out
 }
 
+/// Who a message goes to: a member (or someone about to be one), by name, at an address.
+struct To<'a> {
+    user_id: Option<i32>,
+    name: &'a str,
+    address: &'a str,
+}
+
+impl<'a> To<'a> {
+    /// A member at their own address.
+    fn member(member: &'a Member) -> Self {
+        Self::member_at(member, &member.email)
+    }
+
+    /// A member at another address (a new one they asked for).
+    fn member_at(member: &'a Member, address: &'a str) -> Self {
+        Self {
+            user_id: Some(member.id),
+            name: &member.name,
+            address,
+        }
+    }
+}
+
 /// A message of paragraphs, with at most one link, written as text and as HTML.
 fn compose(
     kind: &'static str,
-    member: &Member,
-    to: &str,
+    to: To<'_>,
     subject: String,
     paragraphs: &[String],
     link: Option<(&str, &str)>,
     site_name: &str,
 ) -> NewMessage {
-    let greeting = format!("Hello {},", member.name);
+    let greeting = format!("Hello {},", to.name);
     let mut text = format!("{greeting}\n\n");
     let mut html = format!(
         "<!DOCTYPE html><html><body style=\"font-family: sans-serif; line-height: 1.5\"><p>{}</p>",
@@ -54,33 +76,54 @@ fn compose(
     text.push_str(&format!("— {site_name}\n"));
     html.push_str(&format!("<p>— {}</p></body></html>", escape(site_name)));
     NewMessage {
-        user_id: Some(member.id),
+        user_id: to.user_id,
         kind,
-        to: to.to_owned(),
+        to: to.address.to_owned(),
         subject,
         text,
         html,
     }
 }
 
-/// Sent at sign-up: the trial's end and the link that confirms the address.
-pub fn welcome(site_name: &str, member: &Member, link: &str) -> NewMessage {
-    let ends = member.trial_ends_at.map(date_label).unwrap_or_default();
+/// Sent at sign-up to a new address: the link that confirms it and starts the free trial.
+pub fn confirm_signup(site_name: &str, name: &str, email: &Email, link: &str) -> NewMessage {
     compose(
-        "welcome",
-        member,
-        &member.email,
-        format!("Welcome to {site_name}: confirm your address"),
+        "signup_confirm",
+        To {
+            user_id: None,
+            name,
+            address: email.as_str(),
+        },
+        format!("Confirm your address to start your {site_name} trial"),
         &[
             format!(
-                "Your free trial of {site_name} has started. Every members-only guide reads in \
-                 full until {ends}."
+                "Thank you for signing up to {site_name}. Open the link below within a day and \
+                 press the button on the page: your free trial starts then, and every \
+                 members-only guide reads in full."
             ),
-            "Please confirm that this address is yours: open the link below and press the \
-             button on the page. If you did not sign up, ignore this message."
-                .to_owned(),
+            "If you did not sign up, ignore this message: no account is made.".to_owned(),
         ],
-        Some(("Confirm your address", link)),
+        Some(("Confirm and start your trial", link)),
+        site_name,
+    )
+}
+
+/// Sent instead when someone signs up with an address that already has an account: the answer
+/// on the page is the same, so only the address's owner learns that it is taken.
+pub fn signup_attempt(site_name: &str, member: &Member, login_url: &str) -> NewMessage {
+    compose(
+        "signup_attempt",
+        To::member(member),
+        format!("Someone tried to sign up to {site_name} with your address"),
+        &[
+            format!(
+                "Someone, probably you, tried to sign up to {site_name} with this address. You \
+                 already have an account: log in with it, or, if you forgot your password, \
+                 choose a new one from the log-in page (\"Forgot your password?\")."
+            ),
+            "If it was not you, nothing changed and you can ignore this message.".to_owned(),
+        ],
+        Some(("Log in", login_url)),
         site_name,
     )
 }
@@ -89,8 +132,7 @@ pub fn welcome(site_name: &str, member: &Member, link: &str) -> NewMessage {
 pub fn verify_email(site_name: &str, member: &Member, link: &str) -> NewMessage {
     compose(
         "verify_email",
-        member,
-        &member.email,
+        To::member(member),
         format!("Confirm your address for {site_name}"),
         &[
             "Open the link below and press the button on the page to confirm your address."
@@ -105,8 +147,7 @@ pub fn verify_email(site_name: &str, member: &Member, link: &str) -> NewMessage 
 pub fn password_reset(site_name: &str, member: &Member, link: &str) -> NewMessage {
     compose(
         "password_reset",
-        member,
-        &member.email,
+        To::member(member),
         format!("Reset your {site_name} password"),
         &[
             "Someone, probably you, asked to reset the password of your account. Open the link \
@@ -123,8 +164,7 @@ pub fn password_reset(site_name: &str, member: &Member, link: &str) -> NewMessag
 pub fn confirm_new_email(site_name: &str, member: &Member, new: &Email, link: &str) -> NewMessage {
     compose(
         "email_change_confirm",
-        member,
-        new.as_str(),
+        To::member_at(member, new.as_str()),
         format!("Confirm your new address for {site_name}"),
         &[format!(
             "You asked to use {new} for your {site_name} account. Open the link below within a \
@@ -139,8 +179,7 @@ pub fn confirm_new_email(site_name: &str, member: &Member, new: &Email, link: &s
 pub fn email_change_notice(site_name: &str, member: &Member, new: &Email) -> NewMessage {
     compose(
         "email_change_notice",
-        member,
-        &member.email,
+        To::member(member),
         format!("Your {site_name} address is about to change"),
         &[
             format!(
@@ -161,8 +200,7 @@ pub fn trial_reminder(site_name: &str, member: &Member, account_url: &str) -> Ne
     let ends = member.trial_ends_at.map(date_label).unwrap_or_default();
     compose(
         "trial_reminder",
-        member,
-        &member.email,
+        To::member(member),
         format!("Your {site_name} trial ends on {ends}"),
         &[
             format!(
@@ -199,7 +237,7 @@ mod tests {
 
     #[test]
     fn names_in_mail_are_escaped_in_the_html_part() {
-        let message = welcome(
+        let message = verify_email(
             "Guidepost",
             &member("<b>Ana</b>"),
             "https://x.example/verify-email/t",

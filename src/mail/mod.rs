@@ -200,11 +200,13 @@ fn save(dir: &Path, path: &Path, email: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// Paths of one-time links in mail.
-const LINK_PATHS: &[&str] = &[
+/// Paths of one-time links in mail: the token follows them. Neither the log nor a kept message
+/// ever shows that token.
+pub const LINK_PATHS: &[&str] = &[
     "/verify-email/",
     "/password/reset/",
     "/account/email/confirm/",
+    "/signup/confirm/",
 ];
 
 /// `text` with the token of every one-time link replaced, for keeping a message after it was sent

@@ -1,38 +1,35 @@
-//! Becoming a member and coming back: `GET/POST /signup`, `GET /welcome`, `GET/POST /login` and
-//! `POST /logout`.
+//! Becoming a member and coming back: `GET/POST /signup`, `GET/POST /signup/confirm/{token}`,
+//! `GET /welcome`, `GET/POST /login` and `POST /logout`.
+//!
+//! A sign-up makes no account at once: it mails a link to the address, and the account is made,
+//! its trial started and its browser logged in when that link's button is pressed. An address
+//! that already has an account gets a different mail (someone tried to sign up with it), and the
+//! page answers the same either way, so the form tells nobody which addresses have accounts.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::USER_AGENT;
+use actix_web::http::header::{self, HeaderValue, USER_AGENT};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use super::email_links::MessagePage;
 use super::forms::{FieldErrors, Fields, local_path, render_private, see_other};
 use crate::auth::password::Checked;
 use crate::auth::session_store::{CSRF, DEVICE, USER_ID};
-use crate::auth::{Visitor, csrf, device, random_hex, token_hash};
+use crate::auth::{Visitor, csrf, device, known_device, random_hex, token_hash};
 use crate::db::settings::SiteSettings;
-use crate::db::throttle::{self, LOGIN_BY_ACCOUNT, LOGIN_BY_CLIENT, SIGNUP_BY_CLIENT};
-use crate::db::tokens::{EmailToken, VERIFY_EMAIL};
+use crate::db::signups::PendingSignup;
+use crate::db::throttle::{self, Refused};
 use crate::db::users::{ACTIVE, AccountError, Member, NewMember};
 use crate::db::{self};
 use crate::domain::{DisplayName, Email, NewPassword};
 use crate::error::AppError;
+use crate::limits;
 use crate::mail::messages;
 use crate::views::format::date_label;
 use crate::views::{AppState, Layout};
 
-/// Failed log-ins counted within this window...
-const LOGIN_WINDOW: time::Duration = time::Duration::minutes(15);
-/// ...at most this many against one account...
-const LOGIN_LIMIT_ACCOUNT: i64 = 5;
-/// ...and this many from one client address.
-const LOGIN_LIMIT_CLIENT: i64 = 20;
-/// Sign-ups per client address are counted over an hour.
-const SIGNUP_WINDOW: time::Duration = time::Duration::hours(1);
 /// How long the link confirming an address works.
 pub const VERIFY_LINK_DAYS: i64 = 7;
-const EMAIL_TAKEN: &str =
-    "This address is already registered: log in, or reset your password if you forgot it.";
 
 /// The settings, read through the content cache.
 pub async fn settings(state: &AppState) -> Result<SiteSettings, AppError> {
@@ -40,27 +37,15 @@ pub async fn settings(state: &AppState) -> Result<SiteSettings, AppError> {
     db::run(&state.pool, move |conn| Ok(cache.settings(conn)?)).await
 }
 
-/// The address a request came from, as the throttles count it (the TCP peer: a proxy in front of
-/// the site counts as one client).
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
-}
-
-/// Whole minutes (at least one) until the oldest event in a window leaves it.
-fn minutes_until_free(oldest: Option<time::PrimitiveDateTime>, window: time::Duration) -> i64 {
-    let now = db::now();
-    let left = oldest.map_or(window, |at| at + window - now);
-    ((left.whole_seconds() + 59) / 60).max(1)
-}
-
-fn minutes(n: i64) -> String {
-    if n == 1 {
-        "1 minute".to_owned()
-    } else {
-        format!("{n} minutes")
-    }
+/// Refuses a request of a kind that costs real work when its client sends them faster than a
+/// person would (see [`limits::Floods`]).
+pub fn flood_check(limiter: &limits::RateLimiter, client: &str) -> Result<(), AppError> {
+    limiter.take(client).map_err(|seconds| {
+        AppError::too_many(
+            "You are sending these requests faster than a person would.",
+            seconds,
+        )
+    })
 }
 
 /// Starts a fresh session for `member` (a new cookie value: the session is renewed at log-in).
@@ -82,6 +67,18 @@ pub fn start_session(
         .and_then(|()| session.insert(DEVICE, device::describe(user_agent)))
         .and_then(|()| session.insert(CSRF, random_hex(32)));
     stored.map_err(|error| AppError::Internal(anyhow::anyhow!("cannot start the session: {error}")))
+}
+
+/// A redirect after a log-in, carrying the device cookie that lets this browser log in to the
+/// account without waiting on strangers' failures (see [`known_device`]).
+fn logged_in(state: &AppState, req: &HttpRequest, email: &str, location: &str) -> HttpResponse {
+    let mut response = see_other(location);
+    let account = limits::account_key(&state.auth.secrets, email);
+    let cookie = known_device::cookie(req, &state.auth.secrets, &account, state.auth.secure);
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 #[derive(Template)]
@@ -135,7 +132,8 @@ pub async fn signup_form(
     )
 }
 
-/// `POST /signup`.
+/// `POST /signup`: checks the form, then mails the address a link that makes the account (or, if
+/// it has one already, a note saying someone tried), and answers the same either way.
 pub async fn signup(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -152,25 +150,6 @@ pub async fn signup(
     if !fields.get("website").is_empty() {
         tracing::info!("a sign-up was refused: the field hidden from people was filled in");
         return Ok(see_other("/"));
-    }
-    let client = state.auth.secrets.sign(&["client", &client_address(&req)]);
-    if state.auth.signup_limit > 0 {
-        let key = client.clone();
-        let (recent, oldest) = db::run(&state.pool, move |conn| {
-            Ok(throttle::recent(
-                conn,
-                SIGNUP_BY_CLIENT,
-                &key,
-                db::now() - SIGNUP_WINDOW,
-            )?)
-        })
-        .await?;
-        if recent >= i64::from(state.auth.signup_limit) {
-            return Err(AppError::TooManyRequests(format!(
-                "Too many accounts were made from your network in the last hour. Try again in {}.",
-                minutes(minutes_until_free(oldest, SIGNUP_WINDOW))
-            )));
-        }
     }
 
     let mut errors = FieldErrors::default();
@@ -195,67 +174,204 @@ pub async fn signup(
         page.errors = errors;
         return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
     };
-    let lookup = email.clone();
-    if db::run(&state.pool, move |conn| {
-        Ok(Member::find_by_email(conn, &lookup)?)
-    })
-    .await?
-    .is_some()
-    {
-        page.errors.add("email", EMAIL_TAKEN);
-        return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Only a form that passed its checks costs real work (a password hash, a write, a mail).
+    let client = state.auth.clients.key(&req);
+    flood_check(&state.auth.floods.signup, &client)?;
+    if state.auth.signup_limit > 0 {
+        let check = limits::signup_check(&state.auth.secrets, &client, state.auth.signup_limit);
+        if let Err(refused) = db::run(&state.pool, move |conn| {
+            Ok(throttle::reserve(conn, &[check])?)
+        })
+        .await?
+        {
+            return Err(AppError::too_many(
+                "Too many sign-ups were made from your network in the last hour.",
+                refused.seconds(),
+            ));
+        }
     }
 
+    // The password is hashed whether or not the address has an account: both answers take the
+    // same time.
     let hash = state.auth.hasher.hash(password.expose()).await?;
     let token = random_hex(32);
-    let link = state.site.base_url.join(&format!("/verify-email/{token}"));
+    let confirm_link = state
+        .site
+        .base_url
+        .join(&format!("/signup/confirm/{token}"));
+    let login_link = state.site.base_url.join("/login");
     let site_name = state.cache.last_known().site_title;
-    let trial_days = settings.trial_days;
-    let created = db::run(&state.pool, move |conn| {
-        let created = conn.immediate_transaction(|conn| {
+    let next = local_path(fields.get("next"), "").to_owned();
+    let mail_checks = limits::mail_checks(&state.auth.secrets, email.as_str(), &client);
+    let shown = email.as_str().to_owned();
+    let queued = db::run(&state.pool, move |conn| {
+        let queued = conn.immediate_transaction(|conn| {
+            if throttle::reserve(conn, &mail_checks)?.is_err() {
+                return Ok(false);
+            }
+            match Member::find_by_email(conn, &email)? {
+                Some(member) => {
+                    messages::signup_attempt(&site_name, &member, &login_link).queue(conn)?;
+                }
+                None => {
+                    PendingSignup::create(conn, &token_hash(&token), &email, &name, &hash, &next)?;
+                    messages::confirm_signup(&site_name, name.as_str(), &email, &confirm_link)
+                        .queue(conn)?;
+                }
+            }
+            Ok::<_, diesel::result::Error>(true)
+        })?;
+        Ok(queued)
+    })
+    .await?;
+    if queued {
+        state.mail.notify_one();
+    } else {
+        tracing::info!("a sign-up mail was not sent: the address or client had its share today");
+    }
+    let mut sent = MessagePage::new(
+        &state,
+        &visitor,
+        "/signup",
+        "Check your inbox",
+        vec![
+            format!(
+                "We sent a link to {shown}. Open it within a day and press the button on the \
+                 page to start your free trial."
+            ),
+            "No mail after a few minutes? Look in your spam folder, or sign up again for another \
+             link. If you already have an account, the mail says so: log in instead."
+                .to_owned(),
+        ],
+    )
+    .await?;
+    sent.links = vec![("/login", "Log in"), ("/articles", "Read the articles")];
+    render_private(&sent, StatusCode::OK)
+}
+
+/// `GET /signup/confirm/{token}`: the button that makes the account.
+pub async fn confirm_form(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let path = format!("/signup/confirm/{token}");
+    let hash = token_hash(&token);
+    let found = db::run(&state.pool, move |conn| {
+        Ok(PendingSignup::find_valid(conn, &hash, db::now())?)
+    })
+    .await?;
+    let Some(found) = found else {
+        return signup_link_expired(&state, &visitor, &path).await;
+    };
+    let page = MessagePage::new(
+        &state,
+        &visitor,
+        &path,
+        "Start your free trial",
+        vec![format!(
+            "Welcome, {}. Press the button to confirm {} and start your free trial.",
+            found.name, found.email
+        )],
+    )
+    .await?
+    .with_action(&visitor, path.clone(), "Start my free trial");
+    render_private(&page, StatusCode::OK)
+}
+
+async fn signup_link_expired(
+    state: &AppState,
+    visitor: &Visitor,
+    path: &str,
+) -> Result<HttpResponse, AppError> {
+    let mut page = MessagePage::new(
+        state,
+        visitor,
+        path,
+        "This link has expired",
+        vec![
+            "It was used already, or it is more than a day old.".to_owned(),
+            "If your account was made, log in; otherwise sign up again for a new link.".to_owned(),
+        ],
+    )
+    .await?;
+    page.links = vec![("/login", "Log in"), ("/signup", "Sign up")];
+    render_private(&page, StatusCode::GONE)
+}
+
+/// `POST /signup/confirm/{token}`: makes the account, starts its trial and logs this browser in.
+pub async fn confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    token: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    visitor.check_csrf(Fields::parse(&body).get(csrf::FIELD))?;
+    let path = format!("/signup/confirm/{token}");
+    let hash = token_hash(&token);
+    let trial_days = settings(&state).await?.trial_days;
+    let made = db::run(&state.pool, move |conn| {
+        let made = conn.immediate_transaction(|conn| {
+            let Some(found) = PendingSignup::find_valid(conn, &hash, db::now())? else {
+                return Ok(Err(false));
+            };
+            let email = Email::from_stored(found.email.clone());
+            let name = DisplayName::from_stored(found.name.clone());
             let new = NewMember {
                 email: &email,
                 name: &name,
-                password_hash: &hash,
+                password_hash: &found.password_hash(),
                 trial_days,
             };
             let member = match Member::create(conn, &new) {
                 Ok(member) => member,
-                Err(AccountError::EmailTaken) => return Ok(None),
+                Err(AccountError::EmailTaken) => return Ok(Err(true)),
                 Err(AccountError::Database(error)) => return Err(error),
             };
-            EmailToken::create(
-                conn,
-                member.id,
-                VERIFY_EMAIL,
-                &token_hash(&token),
-                None,
-                time::Duration::days(VERIFY_LINK_DAYS),
-            )?;
-            messages::welcome(&site_name, &member, &link).queue(conn)?;
-            throttle::record(conn, SIGNUP_BY_CLIENT, &client)?;
-            Ok(Some(member))
+            PendingSignup::forget_address(conn, email.as_str())?;
+            crate::db::outbox::Message::adopt(conn, member.id, email.as_str())?;
+            Ok(Ok((member, found.next_path)))
         })?;
-        Ok(created)
+        Ok(made)
     })
     .await?;
-    let Some(member) = created else {
-        // Another sign-up with this address won the race.
-        page.errors.add("email", EMAIL_TAKEN);
-        return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
-    };
-    state.mail.notify_one();
-    tracing::info!(member = member.id, "a member signed up");
-    start_session(&visitor, &member, &req)?;
-    let next = local_path(fields.get("next"), "");
-    Ok(see_other(&if next.is_empty() {
-        "/welcome".to_owned()
-    } else {
-        format!(
-            "/welcome?{}",
-            serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
-        )
-    }))
+    match made {
+        Ok((member, next)) => {
+            tracing::info!(member = member.id, "a member signed up");
+            start_session(&visitor, &member, &req)?;
+            let location = if next.is_empty() {
+                "/welcome".to_owned()
+            } else {
+                format!(
+                    "/welcome?{}",
+                    serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default()
+                )
+            };
+            Ok(logged_in(&state, &req, &member.email, &location))
+        }
+        Err(false) => signup_link_expired(&state, &visitor, &path).await,
+        Err(true) => {
+            let mut page = MessagePage::new(
+                &state,
+                &visitor,
+                &path,
+                "This address already has an account",
+                vec![
+                    "Another sign-up with this address was confirmed first. Log in with it, or \
+                     reset its password if you do not know it."
+                        .to_owned(),
+                ],
+            )
+            .await?;
+            page.links = vec![
+                ("/login", "Log in"),
+                ("/password/forgot", "Reset the password"),
+            ];
+            render_private(&page, StatusCode::CONFLICT)
+        }
+    }
 }
 
 #[derive(Template)]
@@ -340,12 +456,18 @@ pub async fn login_form(
     let mut page = LoginPage::new(&state, &visitor, &settings, &next);
     if super::query_param(&req, "reset").is_some() {
         page.notice = Some("Your password was changed. Log in with the new one.");
+    } else if super::query_param(&req, "ended").is_some() {
+        page.notice = Some(
+            "For your safety you were logged out after several wrong passwords. Log in again to \
+             carry on.",
+        );
     }
     render_private(&page, StatusCode::OK)
 }
 
 /// `POST /login`. An unknown address and a wrong password get the same answer after the same work
-/// (a password check against a dummy hash).
+/// (a password check against a dummy hash). Each attempt is reserved against the limits before
+/// the password is checked (see [`limits`]); a right password gives the reservation back.
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -354,39 +476,28 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let fields = Fields::parse(&body);
     visitor.check_csrf(fields.get(csrf::FIELD))?;
+    let client = state.auth.clients.key(&req);
+    flood_check(&state.auth.floods.login, &client)?;
     let settings = settings(&state).await?;
     let mut page = LoginPage::new(&state, &visitor, &settings, fields.get("next"));
     page.email_value = fields.get("email").trim().to_owned();
 
     let typed = fields.get("email").trim().to_lowercase();
-    let client = state.auth.secrets.sign(&["client", &client_address(&req)]);
-    let account = state.auth.secrets.sign(&["account", &typed]);
+    let secrets = &state.auth.secrets;
+    let account = limits::account_key(secrets, &typed);
+    let device = known_device::read(&req, secrets, &account, state.auth.secure);
+    let checks = limits::login_checks(secrets, &typed, &client, device.as_deref());
     let email = Email::parse(&typed).ok();
-    let (client_key, account_key) = (client.clone(), account.clone());
-    let (by_client, by_account, found) = db::run(&state.pool, move |conn| {
-        let since = db::now() - LOGIN_WINDOW;
-        let by_client = throttle::recent(conn, LOGIN_BY_CLIENT, &client_key, since)?;
-        let by_account = throttle::recent(conn, LOGIN_BY_ACCOUNT, &account_key, since)?;
-        let found = match email {
-            Some(email) => Member::with_password(conn, &email)?,
-            None => None,
+    let (reserved, found) = db::run(&state.pool, move |conn| {
+        let reserved = throttle::reserve(conn, &checks)?;
+        let found = match (&reserved, email) {
+            (Ok(_), Some(email)) => Member::with_password(conn, &email)?,
+            _ => None,
         };
-        Ok((by_client, by_account, found))
+        Ok((reserved, found))
     })
     .await?;
-    let blocked = if by_account.0 >= LOGIN_LIMIT_ACCOUNT {
-        Some(by_account.1)
-    } else if by_client.0 >= LOGIN_LIMIT_CLIENT {
-        Some(by_client.1)
-    } else {
-        None
-    };
-    if let Some(oldest) = blocked {
-        return Err(AppError::TooManyRequests(format!(
-            "Too many attempts; try again in {}. If you forgot your password, you can reset it.",
-            minutes(minutes_until_free(oldest, LOGIN_WINDOW))
-        )));
-    }
+    let reservation = reserved.map_err(login_refused)?;
 
     let (member, hash) = match found {
         Some((member, hash)) => (Some(member), hash),
@@ -404,12 +515,7 @@ pub async fn login(
             return render_private(&page, StatusCode::FORBIDDEN);
         }
         _ => {
-            db::run(&state.pool, move |conn| {
-                throttle::record(conn, LOGIN_BY_CLIENT, &client)?;
-                throttle::record(conn, LOGIN_BY_ACCOUNT, &account)?;
-                Ok(())
-            })
-            .await?;
+            tracing::info!("a log-in failed");
             page.problem = Some("That email address and password do not match an account.");
             return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
         }
@@ -419,16 +525,54 @@ pub async fn login(
         _ => None,
     };
     let id = member.id;
+    let pair = limits::account_and_client_key(secrets, &typed, &client);
+    let password_checks = limits::password_check(secrets, id).key;
+    let is_admin = member.role == crate::db::users::ADMIN;
+    let actor = crate::db::audit::Actor {
+        id,
+        name: member.name.clone(),
+    };
     db::run(&state.pool, move |conn| {
-        throttle::clear(conn, LOGIN_BY_ACCOUNT, &account)?;
-        if let Some(hash) = upgraded {
-            Member::set_password_hash(conn, id, &hash)?;
-        }
+        conn.immediate_transaction(|conn| {
+            throttle::release(conn, &reservation)?;
+            throttle::clear(conn, throttle::LOGIN_BY_ACCOUNT_AND_CLIENT, &pair)?;
+            // The password is proven: the account page's count of wrong ones starts afresh.
+            throttle::clear(conn, throttle::PASSWORD_CHECK, &password_checks)?;
+            if let Some(hash) = upgraded {
+                Member::set_password_hash(conn, id, &hash)?;
+            }
+            if is_admin {
+                let subject = crate::db::audit::member_subject(id);
+                crate::db::audit::record(conn, &actor, "admin log-in", &subject, "", "")?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
         Ok(())
     })
     .await?;
     start_session(&visitor, &member, &req)?;
-    Ok(see_other(local_path(fields.get("next"), "/account")))
+    Ok(logged_in(
+        &state,
+        &req,
+        &member.email,
+        local_path(fields.get("next"), "/account"),
+    ))
+}
+
+/// The answer to a log-in refused by a limit, saying how long to wait.
+fn login_refused(refused: Refused) -> AppError {
+    let message = match refused.bucket {
+        throttle::LOGIN_BY_ACCOUNT => {
+            "There were many failed attempts to log in to this account, so each attempt from a \
+             new browser has to wait a little. If you forgot your password, you can reset it."
+        }
+        throttle::LOGIN_BY_CLIENT => {
+            "There were too many failed log-ins from your network. If you forgot your password, \
+             you can reset it."
+        }
+        _ => "Too many attempts. If you forgot your password, you can reset it.",
+    };
+    AppError::too_many(message, refused.seconds())
 }
 
 /// `POST /logout`: ends this session; the cookie is removed and the row deleted.

@@ -4,7 +4,7 @@
 //! with the page again (422) and the problem beside its field.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::account::settings;
@@ -13,6 +13,7 @@ use crate::auth::password::Checked;
 use crate::auth::{Visitor, csrf, random_hex, token_hash};
 use crate::db::sessions::{Device, SessionRow};
 use crate::db::settings::SiteSettings;
+use crate::db::throttle;
 use crate::db::tokens::{CHANGE_EMAIL, EmailToken, VERIFY_EMAIL};
 use crate::db::users::Member;
 use crate::db::{self};
@@ -131,29 +132,77 @@ fn posted(visitor: &Visitor, body: &[u8]) -> Result<(Member, Fields), AppError> 
     Ok((member, fields))
 }
 
+/// What checking a current password typed on the account page found.
+pub enum Current {
+    Right,
+    /// Wrong (or not typed): a message is beside the field.
+    Wrong,
+    /// Wrong too many times: the session was ended, and this answer sends the browser to log in.
+    Ended(HttpResponse),
+}
+
 /// Checks the member's current password, typed into `field`; records a message there when wrong.
-async fn current_password_ok(
+/// Each check is counted before the password is compared (see [`crate::limits`]); after
+/// [`crate::limits::PASSWORD_CHECKS`] wrong ones within a quarter of an hour the session ends, so
+/// a borrowed, signed-in browser cannot be used to guess the password.
+pub async fn current_password(
     state: &AppState,
+    visitor: &Visitor,
     member: &Member,
     typed: &str,
     field: &'static str,
     errors: &mut FieldErrors,
-) -> Result<bool, AppError> {
+) -> Result<Current, AppError> {
     if typed.is_empty() {
         errors.add(field, "Enter your current password.");
-        return Ok(false);
+        return Ok(Current::Wrong);
     }
     let id = member.id;
-    let hash = db::run(&state.pool, move |conn| {
-        Ok(Member::password_hash(conn, id)?)
+    let check = crate::limits::password_check(&state.auth.secrets, id);
+    let (reserved, hash) = db::run(&state.pool, move |conn| {
+        let reserved = throttle::reserve(conn, &[check])?;
+        Ok((reserved, Member::password_hash(conn, id)?))
     })
     .await?;
-    let ok = state.auth.hasher.check(typed, hash.as_ref()).await? != Checked::Wrong;
-    if !ok {
-        errors.add(field, "That is not your current password.");
+    let Ok(reservation) = reserved else {
+        return Ok(Current::Ended(ended_for_safety(visitor)));
+    };
+    if state.auth.hasher.check(typed, hash.as_ref()).await? != Checked::Wrong {
+        db::run(&state.pool, move |conn| {
+            Ok(throttle::release(conn, &reservation)?)
+        })
+        .await?;
+        return Ok(Current::Right);
     }
-    Ok(ok)
+    tracing::info!(
+        member = id,
+        "a wrong current password was typed on the account page"
+    );
+    if reservation.counts.first().copied().unwrap_or(0) >= crate::limits::PASSWORD_CHECKS {
+        return Ok(Current::Ended(ended_for_safety(visitor)));
+    }
+    errors.add(field, "That is not your current password.");
+    Ok(Current::Wrong)
 }
+
+/// Ends the session after too many wrong current passwords, and sends the browser to log in.
+fn ended_for_safety(visitor: &Visitor) -> HttpResponse {
+    tracing::info!("a session was ended after too many wrong current passwords");
+    visitor.session().purge();
+    see_other("/login?ended=1")
+}
+
+/// Reserves a mail to `address` sent because of `client`; false when the address or the client
+/// has had its share today (see [`crate::limits::MAIL_PER_ADDRESS`]).
+async fn mail_allowed(state: &AppState, address: &str, client: &str) -> Result<bool, AppError> {
+    let checks = crate::limits::mail_checks(&state.auth.secrets, address, client);
+    db::run(&state.pool, move |conn| {
+        Ok(throttle::reserve(conn, &checks)?.is_ok())
+    })
+    .await
+}
+
+const MAIL_CAPPED: &str = "You asked for several emails today, so no more are sent until tomorrow.";
 
 /// `POST /account/profile`: the name.
 pub async fn change_name(
@@ -183,6 +232,7 @@ pub async fn change_name(
 /// `POST /account/email`: sends a confirmation link to the new address and a notice to the old
 /// one; the address changes only when the link is followed.
 pub async fn change_email(
+    req: HttpRequest,
     state: web::Data<AppState>,
     visitor: Visitor,
     body: web::Bytes,
@@ -205,19 +255,34 @@ pub async fn change_email(
             errors.add("new_email", "Another account uses that address.");
         }
     }
-    let password_ok = current_password_ok(
+    let password_ok = match current_password(
         &state,
+        &visitor,
         &member,
         fields.get("email_password"),
         "email_password",
         &mut errors,
     )
-    .await?;
+    .await?
+    {
+        Current::Ended(response) => return Ok(response),
+        Current::Right => true,
+        Current::Wrong => false,
+    };
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    if let Some(email) = new_email
+        .as_ref()
+        .filter(|_| password_ok && errors.is_empty())
+        && !mail_allowed(&state, email.as_str(), &state.auth.clients.key(&req)).await?
+    {
+        errors.add("new_email", MAIL_CAPPED);
+        status = StatusCode::TOO_MANY_REQUESTS;
+    }
     let (Some(new_email), true, true) = (new_email, password_ok, errors.is_empty()) else {
         let mut page = account_page(&state, &visitor, &member).await?;
         page.new_email_value = fields.get("new_email").trim().to_owned();
         page.errors = errors;
-        return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
+        return render_private(&page, status);
     };
     let token = random_hex(32);
     let link = state
@@ -257,14 +322,20 @@ pub async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     let (member, fields) = posted(&visitor, &body)?;
     let mut errors = FieldErrors::default();
-    let current_ok = current_password_ok(
+    let current_ok = match current_password(
         &state,
+        &visitor,
         &member,
         fields.get("current_password"),
         "current_password",
         &mut errors,
     )
-    .await?;
+    .await?
+    {
+        Current::Ended(response) => return Ok(response),
+        Current::Right => true,
+        Current::Wrong => false,
+    };
     let new = errors.check(
         "new_password",
         NewPassword::parse(fields.get("new_password")),
@@ -282,6 +353,8 @@ pub async fn change_password(
     let ended = db::run(&state.pool, move |conn| {
         let ended = conn.immediate_transaction(|conn| {
             Member::set_password_hash(conn, member.id, &hash)?;
+            // Links sent before the change (an address change in flight, a reset) end with it.
+            EmailToken::forget_unused(conn, member.id)?;
             SessionRow::delete_all_but(conn, member.id, keep)
         })?;
         Ok(ended)
@@ -297,6 +370,7 @@ pub async fn change_password(
 
 /// `POST /account/verify-email`: another link to confirm the address.
 pub async fn resend_verification(
+    req: HttpRequest,
     state: web::Data<AppState>,
     visitor: Visitor,
     body: web::Bytes,
@@ -304,6 +378,10 @@ pub async fn resend_verification(
     let (member, _) = posted(&visitor, &body)?;
     if member.email_verified_at.is_some() {
         visitor.flash("Your address is already confirmed.");
+        return Ok(see_other("/account"));
+    }
+    if !mail_allowed(&state, &member.email, &state.auth.clients.key(&req)).await? {
+        visitor.flash(MAIL_CAPPED);
         return Ok(see_other("/account"));
     }
     let token = random_hex(32);

@@ -5,13 +5,11 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use super::account_area::account_page;
+use super::account_area::{Current, account_page, current_password};
 use super::forms::{FieldErrors, Fields, render_private, see_other};
-use crate::auth::password::Checked;
 use crate::auth::{Visitor, csrf};
 use crate::db::outbox::Message;
-use crate::db::sessions::SessionRow;
-use crate::db::users::Member;
+use crate::db::users::{Member, Undeletable};
 use crate::db::{self};
 use crate::error::AppError;
 use crate::mail::redact_links;
@@ -97,47 +95,50 @@ pub async fn delete(
             "delete_password",
             "Enter your current password to delete your account.",
         );
-    } else {
-        let id = member.id;
-        let hash = db::run(&state.pool, move |conn| {
-            Ok(Member::password_hash(conn, id)?)
-        })
-        .await?;
-        if state.auth.hasher.check(typed, hash.as_ref()).await? == Checked::Wrong {
-            errors.add("delete_password", "That is not your current password.");
-        }
-    }
-    if errors.is_empty() {
-        let id = member.id;
-        let authored = db::run(&state.pool, move |conn| {
-            Ok(crate::db::articles::count_by_author(conn, id)?)
-        })
-        .await?;
-        if authored > 0 {
-            errors.add(
-                "delete_password",
-                "Your name is on published or draft articles. Ask an administrator to move them \
-                 to another author first.",
-            );
-        }
+    } else if let Current::Ended(response) = current_password(
+        &state,
+        &visitor,
+        &member,
+        typed,
+        "delete_password",
+        &mut errors,
+    )
+    .await?
+    {
+        return Ok(response);
     }
     if !errors.is_empty() {
         let mut page = account_page(&state, &visitor, &member).await?;
         page.errors = errors;
         return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let throttle_key = state.auth.secrets.sign(&["account", &member.email]);
+    let throttle_key = crate::limits::account_key(&state.auth.secrets, &member.email);
     let id = member.id;
     let folder = state.mail_folder.clone();
-    db::run(&state.pool, move |conn| {
-        let mail = conn.immediate_transaction(|conn| {
-            SessionRow::delete_all_for(conn, id)?;
-            Member::delete(conn, id, &throttle_key)
-        })?;
-        crate::mail::forget_saved(&folder, &mail);
-        Ok(())
+    let deleted = db::run(&state.pool, move |conn| {
+        let deleted = Member::delete_checked(conn, id, &throttle_key)?;
+        if let Ok((_, mail)) = &deleted {
+            crate::mail::forget_saved(&folder, mail);
+        }
+        Ok(deleted)
     })
     .await?;
+    let problem = match deleted {
+        Ok(_) | Err(Undeletable::Gone) => None,
+        Err(Undeletable::LastAdmin) => Some(
+            "You are the site's last administrator: make someone else an administrator before \
+             deleting your account.",
+        ),
+        Err(Undeletable::Author) => Some(
+            "Your name is on published or draft articles. Ask an administrator to move them to \
+             another author first.",
+        ),
+    };
+    if let Some(problem) = problem {
+        let mut page = account_page(&state, &visitor, &member).await?;
+        page.errors.add("delete_password", problem);
+        return render_private(&page, StatusCode::CONFLICT);
+    }
     tracing::info!(member = id, "a member deleted their account");
     visitor.session().purge();
     Ok(see_other("/account/deleted"))

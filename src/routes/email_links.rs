@@ -4,7 +4,7 @@
 //! POST acts, so a mail scanner that follows links uses nothing up.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::account::settings;
@@ -17,14 +17,12 @@ use crate::db::users::{AccountError, Member};
 use crate::db::{self};
 use crate::domain::{Email, NewPassword};
 use crate::error::AppError;
+use crate::limits;
 use crate::mail::messages;
 use crate::views::{AppState, Layout};
 
 /// A reset link works for an hour.
 const RESET_VALID: time::Duration = time::Duration::hours(1);
-/// Reset mails sent to one account within an hour, at most.
-const RESET_LIMIT: i64 = 3;
-const RESET_BUCKET: &str = "reset_account";
 
 /// A page that says one thing, with an optional button (a POST) and links.
 #[derive(Template)]
@@ -65,7 +63,7 @@ impl MessagePage {
         })
     }
 
-    fn with_action(mut self, visitor: &Visitor, url: String, label: &'static str) -> Self {
+    pub fn with_action(mut self, visitor: &Visitor, url: String, label: &'static str) -> Self {
         self.csrf_token = visitor.csrf_token();
         self.action = Some(Action { url, label });
         self
@@ -298,14 +296,18 @@ pub async fn forgot_form(
     render_private(&forgot_page(&state, &visitor).await?, StatusCode::OK)
 }
 
-/// `POST /password/forgot`: the same answer whether or not the address has an account.
+/// `POST /password/forgot`: the same answer, after the same work (a write transaction that counts
+/// the request), whether or not the address has an account; only an account's owner gets mail.
 pub async fn forgot(
+    req: HttpRequest,
     state: web::Data<AppState>,
     visitor: Visitor,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let fields = Fields::parse(&body);
     visitor.check_csrf(fields.get(csrf::FIELD))?;
+    let client = state.auth.clients.key(&req);
+    super::account::flood_check(&state.auth.floods.reset, &client)?;
     let mut page = forgot_page(&state, &visitor).await?;
     let email = match Email::parse(fields.get("email")) {
         Ok(email) => email,
@@ -321,19 +323,14 @@ pub async fn forgot(
         .base_url
         .join(&format!("/password/reset/{token}"));
     let site_name = state.cache.last_known().site_title;
-    let key = state.auth.secrets.sign(&["account", email.as_str()]);
+    let checks = limits::mail_checks(&state.auth.secrets, email.as_str(), &client);
     let queued = db::run(&state.pool, move |conn| {
         let queued = conn.immediate_transaction(|conn| {
+            let allowed = throttle::reserve(conn, &checks)?.is_ok();
             let Some(member) = Member::find_by_email(conn, &email)? else {
                 return Ok(false);
             };
-            let (recent, _) = throttle::recent(
-                conn,
-                RESET_BUCKET,
-                &key,
-                db::now() - time::Duration::hours(1),
-            )?;
-            if recent >= RESET_LIMIT {
+            if !allowed {
                 return Ok(false);
             }
             EmailToken::create(
@@ -345,7 +342,6 @@ pub async fn forgot(
                 RESET_VALID,
             )?;
             messages::password_reset(&site_name, &member, &link).queue(conn)?;
-            throttle::record(conn, RESET_BUCKET, &key)?;
             Ok::<_, diesel::result::Error>(true)
         })?;
         Ok(queued)
@@ -394,9 +390,10 @@ pub async fn reset_form(
     render_private(&page, StatusCode::OK)
 }
 
-/// `POST /password/reset/{token}`: sets the password, ends every session, and clears the failed
-/// log-ins counted against the account.
+/// `POST /password/reset/{token}`: sets the password, ends every session and every other emailed
+/// link, and clears the failed log-ins counted against the account.
 pub async fn reset(
+    req: HttpRequest,
     state: web::Data<AppState>,
     visitor: Visitor,
     token: web::Path<String>,
@@ -435,6 +432,7 @@ pub async fn reset(
     };
     let hash = state.auth.hasher.hash(new.expose()).await?;
     let secrets = state.auth.secrets.clone();
+    let client = state.auth.clients.key(&req);
     let changed = db::run(&state.pool, move |conn| {
         let changed = conn.immediate_transaction(|conn| {
             if !EmailToken::consume(conn, found.id)? {
@@ -447,10 +445,19 @@ pub async fn reset(
             // Following the link proved the address is theirs.
             Member::mark_email_verified(conn, member.id)?;
             SessionRow::delete_all_for(conn, member.id)?;
+            // Every other emailed link ends too: an address change in flight, another reset.
+            EmailToken::forget_unused(conn, member.id)?;
+            // The link proved the address: the account's failed log-ins are forgotten, and this
+            // client's at it.
             throttle::clear(
                 conn,
                 LOGIN_BY_ACCOUNT,
-                &secrets.sign(&["account", &member.email]),
+                &limits::account_key(&secrets, &member.email),
+            )?;
+            throttle::clear(
+                conn,
+                throttle::LOGIN_BY_ACCOUNT_AND_CLIENT,
+                &limits::account_and_client_key(&secrets, &member.email, &client),
             )?;
             Ok::<_, diesel::result::Error>(true)
         })?;

@@ -37,6 +37,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page("/robots.txt", feeds::robots))
         .service(page("/privacy", pages::privacy))
         .service(form("/signup", account::signup_form, account::signup))
+        .service(form(
+            "/signup/confirm/{token}",
+            account::confirm_form,
+            account::confirm,
+        ))
         .service(page("/welcome", account::welcome))
         .service(form("/login", account::login_form, account::login))
         .service(action("/logout", account::logout))

@@ -286,6 +286,25 @@ impl Journey {
         self._data.path()
     }
 
+    /// The link under `prefix` in the newest mail to `to`, as a path on the site: mail is saved in
+    /// the journey's mail folder (no SMTP server). Waits up to ten seconds for it.
+    pub fn mail_link(&self, to: &str, prefix: &str) -> String {
+        let folder = self.data_dir().join("mail");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(link) = crate::mime::newest_saved(&folder, to, prefix)
+                .and_then(|text| crate::mime::path_from(&text, prefix))
+            {
+                return link;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no mail to {to} with a {prefix} link"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Fetches `path` from inside the page, with its cookies, as text.
     pub async fn fetch_text(&self, path: &str) -> String {
         let value = self

@@ -14,4 +14,6 @@
 mod admin;
 mod browser;
 mod member;
+#[path = "../web/mime.rs"]
+mod mime;
 mod reader;

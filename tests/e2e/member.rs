@@ -29,6 +29,15 @@ async fn member_journey(viewport: Viewport) {
         .unwrap();
     j.shot("sign-up-form").await;
     j.press("form[action='/signup'] button[type=submit]").await;
+    assert_eq!(j.text("h1").await, "Check your inbox");
+    j.shot("check-your-inbox").await;
+
+    // The link in the mail (saved in the mail folder: no SMTP server) and its button.
+    let link = j.mail_link("ana@example.com", "/signup/confirm/");
+    j.open(&link).await;
+    assert_eq!(j.text("h1").await, "Start your free trial");
+    j.shot("confirm-sign-up").await;
+    j.press("form.form button[type=submit]").await;
     assert!(j.path().await.starts_with("/welcome"));
     assert_eq!(j.text("h1").await, "Welcome, Ana Silva");
     j.shot("welcome").await;

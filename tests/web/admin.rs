@@ -718,14 +718,23 @@ async fn categories_and_tags_are_made_renamed_with_a_redirect_and_deleted_only_w
 async fn hostile_names_and_titles_are_inert_on_admin_pages_and_in_the_csv() {
     let app = spawn_app().await;
     let hostile = Browser::new(&app);
-    hostile
-        .sign_up(
-            "<script>alert(1)</script>, \"quoted\"\nnew line",
-            "x@example.com",
-            PASSWORD,
+    // The name field refuses line breaks; a name with commas, quotes and a formula is fine.
+    let form = hostile.visit("/signup").await;
+    let refused = hostile
+        .submit(
+            &form,
+            "form[action='/signup']",
+            &[
+                ("name", "<script>alert(1)</script>, \"quoted\"\nnew line"),
+                ("email", "x@example.com"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+                ("consent", "yes"),
+            ],
         )
         .await;
-    // The name field refuses line breaks; a name with commas, quotes and a formula is fine.
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!refused.body.contains("<script>alert"));
     hostile
         .sign_up(
             "=HYPERLINK(\"http://evil.example\"), \"Eve\" <img src=x onerror=alert(1)>",

@@ -12,6 +12,7 @@ use actix_web::http::StatusCode;
 use diesel::prelude::*;
 
 use crate::helpers::{Page, TestApp, sel};
+pub use crate::mime::decode_mime;
 
 pub const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
@@ -19,6 +20,8 @@ pub struct Browser<'a> {
     app: &'a TestApp,
     cookies: RefCell<BTreeMap<String, String>>,
     user_agent: &'static str,
+    /// The client address a trusted proxy in front of the app would name (`X-Forwarded-For`).
+    forwarded_for: Option<String>,
 }
 
 impl<'a> Browser<'a> {
@@ -31,7 +34,15 @@ impl<'a> Browser<'a> {
             app,
             cookies: RefCell::new(BTreeMap::new()),
             user_agent,
+            forwarded_for: None,
         }
+    }
+
+    /// A browser at client address `address`, as a proxy trusted by the app reports it.
+    pub fn at(app: &'a TestApp, address: &str) -> Self {
+        let mut browser = Self::new(app);
+        browser.forwarded_for = Some(address.to_owned());
+        browser
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
@@ -80,6 +91,9 @@ impl<'a> Browser<'a> {
         let cookies = self.cookie_header();
         if !cookies.is_empty() {
             request = request.insert_header(("Cookie", cookies));
+        }
+        if let Some(address) = &self.forwarded_for {
+            request = request.insert_header(("X-Forwarded-For", address.as_str()));
         }
         request
     }
@@ -195,21 +209,54 @@ impl<'a> Browser<'a> {
         .await
     }
 
-    /// Signs up through the form, from the sign-up page; returns the page landed on.
+    /// Signs up through the form, from the sign-up page, then follows the link mailed to the
+    /// address (saved in the mail folder) and presses its button; returns the page landed on.
     pub async fn sign_up(&self, name: &str, email: &str, password: &str) -> Page {
+        self.ask_to_sign_up(name, email, password).await;
+        let link = saved_link(self.app, email, "/signup/confirm/").await;
+        self.confirm_sign_up(&link).await
+    }
+
+    /// As [`Self::sign_up`], when the app sends mail to `mail`, a real SMTP server.
+    pub async fn sign_up_by_smtp(
+        &self,
+        name: &str,
+        email: &str,
+        password: &str,
+        mail: &MailServer,
+    ) -> Page {
+        self.ask_to_sign_up(name, email, password).await;
+        let message = mail.wait_for(email, "Confirm your address").await;
+        let link = link_in(&message, &self.app.origin, "/signup/confirm/");
+        self.confirm_sign_up(&link).await
+    }
+
+    /// Fills in and sends the sign-up form; returns the "check your inbox" page.
+    pub async fn ask_to_sign_up(&self, name: &str, email: &str, password: &str) -> Page {
         let form = self.visit("/signup").await;
-        self.submit(
-            &form,
-            "form[action='/signup']",
-            &[
-                ("name", name),
-                ("email", email),
-                ("password", password),
-                ("password_confirm", password),
-                ("consent", "yes"),
-            ],
-        )
-        .await
+        let sent = self
+            .submit(
+                &form,
+                "form[action='/signup']",
+                &[
+                    ("name", name),
+                    ("email", email),
+                    ("password", password),
+                    ("password_confirm", password),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        assert_eq!(sent.text("h1"), "Check your inbox");
+        sent
+    }
+
+    /// Opens a sign-up confirmation link and presses its button; returns the page landed on.
+    pub async fn confirm_sign_up(&self, link: &str) -> Page {
+        let page = self.visit(link).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        self.submit(&page, "form.form", &[]).await
     }
 
     /// Logs in through the form; returns the page landed on.
@@ -383,73 +430,28 @@ impl MailServer {
     }
 }
 
-/// A message with its quoted-printable and base64 parts decoded, good enough to read links.
-pub fn decode_mime(raw: &str) -> String {
-    let mut out = String::new();
-    let mut base64_part = false;
-    let mut body = String::new();
-    for line in raw.lines() {
-        let lower = line.to_lowercase();
-        if lower.starts_with("content-transfer-encoding:") {
-            out.push_str(&decode_base64(&body));
-            body.clear();
-            base64_part = lower.contains("base64");
-            continue;
-        }
-        if base64_part && !line.starts_with("--") && !line.contains(':') {
-            body.push_str(line.trim());
-            continue;
-        }
-        if base64_part && line.starts_with("--") {
-            out.push_str(&decode_base64(&body));
-            body.clear();
-            base64_part = false;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out.push_str(&decode_base64(&body));
-    decode_quoted_printable(&out)
+/// The link starting with `prefix` in the newest message to `to` saved in the app's mail folder
+/// (the app has no SMTP server), waiting up to ten seconds for it.
+pub async fn saved_link(app: &TestApp, to: &str, prefix: &str) -> String {
+    let message = saved_mail(app, to, prefix).await;
+    crate::mime::path_from(&message, prefix).unwrap_or_else(|| panic!("no {prefix} link"))
 }
 
-fn decode_quoted_printable(text: &str) -> String {
-    let joined = text.replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && i + 2 < bytes.len()
-            && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
-        {
-            out.push(byte);
-            i += 3;
-            continue;
+/// The newest message to `to` containing `needle` in the app's mail folder, decoded, waiting up
+/// to ten seconds for it.
+pub async fn saved_mail(app: &TestApp, to: &str, needle: &str) -> String {
+    let folder = app.database.parent().unwrap().join("mail");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(text) = crate::mime::newest_saved(&folder, to, needle) {
+            return text;
         }
-        out.push(bytes[i]);
-        i += 1;
+        assert!(
+            Instant::now() < deadline,
+            "no saved mail to {to} containing {needle:?}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn decode_base64(text: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for byte in text.bytes() {
-        let Some(value) = ALPHABET.iter().position(|b| *b == byte) else {
-            continue;
-        };
-        bits = (bits << 6) | value as u32;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The first link in `text` that starts with `prefix`, as a path on the site.

@@ -43,6 +43,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         smtp_url: None,
         mail_from: None,
         count_views: true,
+        trusted_proxies: Default::default(),
+        metrics_bind: None,
     };
     adjust(&mut settings);
     let app = Application::build(settings).await.unwrap();

@@ -18,61 +18,75 @@ async fn app_with_mail() -> (TestApp, MailServer) {
 }
 
 #[actix_web::test]
-async fn the_welcome_mail_arrives_and_its_link_confirms_the_address_only_when_the_button_is_pressed()
- {
+async fn the_sign_up_mail_arrives_and_its_link_makes_the_account_only_when_the_button_is_pressed() {
     let (app, mail) = app_with_mail().await;
     let browser = Browser::new(&app);
-    browser.sign_up("Ana", "ana@example.com", PASSWORD).await;
+    browser
+        .ask_to_sign_up("Ana", "ana@example.com", PASSWORD)
+        .await;
 
     let message = mail
-        .wait_for("ana@example.com", "Welcome to Guidepost")
+        .wait_for(
+            "ana@example.com",
+            "Confirm your address to start your Guidepost trial",
+        )
         .await;
     assert!(
         message.contains("Content-Type: text/plain") && message.contains("Content-Type: text/html")
     );
-    let link = link_in(&message, &app.origin, "/verify-email/");
+    assert!(!message.contains(PASSWORD));
+    let link = link_in(&message, &app.origin, "/signup/confirm/");
 
-    // A mail scanner following the link uses nothing up.
+    // A mail scanner following the link makes nothing.
     let scanner = Browser::new(&app);
     let page = scanner.visit(&link).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert_eq!(page.text("h1"), "Confirm your email address");
+    assert_eq!(page.text("h1"), "Start your free trial");
     scanner.visit(&link).await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM users WHERE role = 'member'"
+        ),
+        0
+    );
+
+    // The member opens it and presses the button: the account exists, confirmed, logged in.
+    let welcome = browser.confirm_sign_up(&link).await;
+    assert_eq!(welcome.path, "/welcome");
+    assert_eq!(welcome.text("h1"), "Welcome, Ana");
     assert_eq!(
         count(
             &app,
             "SELECT count(*) AS n FROM users WHERE email_verified_at IS NOT NULL AND role = 'member'"
         ),
-        0
+        1
     );
-
-    // The member opens it and presses the button.
-    let page = browser.visit(&link).await;
-    let done = browser.submit(&page, "form.form", &[]).await;
-    assert_eq!(done.path, "/account");
-    assert_eq!(
-        done.text(".flash"),
-        "Thank you: your email address is confirmed."
-    );
-    assert!(!done.text(".facts").contains("not confirmed"));
     // Used once.
     assert_eq!(browser.visit(&link).await.status, StatusCode::GONE);
 
     // The record keeps the message without the token.
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) AS n FROM outbox WHERE status = 'sent' AND body_text LIKE '%/verify-email/[removed]%'"
-        ),
-        1
-    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count(
+        &app,
+        "SELECT count(*) AS n FROM outbox WHERE status = 'sent' AND body_text LIKE '%/signup/confirm/[removed]%'",
+    ) != 1
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sent mail keeps no token"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[actix_web::test]
 async fn a_forgotten_password_is_reset_by_the_emailed_link_which_also_ends_every_session() {
     let (app, mail) = app_with_mail().await;
     let old_device = Browser::new(&app);
-    old_device.sign_up("Ana", "ana@example.com", PASSWORD).await;
+    old_device
+        .sign_up_by_smtp("Ana", "ana@example.com", PASSWORD, &mail)
+        .await;
     // Failed log-ins pile up against the account.
     let browser = Browser::new(&app);
     for _ in 0..5 {
@@ -163,7 +177,9 @@ async fn a_forgotten_password_is_reset_by_the_emailed_link_which_also_ends_every
 async fn a_new_address_is_used_only_once_its_link_is_followed_and_the_old_one_is_told() {
     let (app, mail) = app_with_mail().await;
     let browser = Browser::new(&app);
-    browser.sign_up("Ana", "ana@example.com", PASSWORD).await;
+    browser
+        .sign_up_by_smtp("Ana", "ana@example.com", PASSWORD, &mail)
+        .await;
     let account = browser.visit("/account").await;
 
     let wrong = browser
@@ -230,10 +246,10 @@ async fn a_new_address_is_used_only_once_its_link_is_followed_and_the_old_one_is
 async fn the_trial_reminder_goes_out_once_three_days_before_the_end() {
     let (app, mail) = app_with_mail().await;
     Browser::new(&app)
-        .sign_up("Ana", "ana@example.com", PASSWORD)
+        .sign_up_by_smtp("Ana", "ana@example.com", PASSWORD, &mail)
         .await;
     Browser::new(&app)
-        .sign_up("Bea", "bea@example.com", PASSWORD)
+        .sign_up_by_smtp("Bea", "bea@example.com", PASSWORD, &mail)
         .await;
     sql(
         &app,
@@ -270,7 +286,7 @@ async fn mail_that_cannot_be_delivered_is_kept_and_tried_again_with_the_reason_r
         spawn_app_with(move |s| s.smtp_url = Some(Secret::new(format!("smtp://127.0.0.1:{port}"))))
             .await;
     Browser::new(&app)
-        .sign_up("Ana", "ana@example.com", PASSWORD)
+        .ask_to_sign_up("Ana", "ana@example.com", PASSWORD)
         .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while count(&app, "SELECT count(*) AS n FROM outbox WHERE attempts > 0") == 0 {
@@ -300,7 +316,7 @@ async fn without_an_smtp_server_mail_is_saved_for_the_site_user_only_until_the_m
             entries
                 .filter_map(Result::ok)
                 .map(|entry| entry.path())
-                .find(|path| path.to_string_lossy().ends_with("-welcome.eml"))
+                .find(|path| path.to_string_lossy().ends_with("-signup_confirm.eml"))
         });
         if let Some(file) = saved {
             break file;
@@ -317,15 +333,13 @@ async fn without_an_smtp_server_mail_is_saved_for_the_site_user_only_until_the_m
     }
     let message = crate::browser::decode_mime(&std::fs::read_to_string(&file).unwrap());
     assert!(message.contains("To: ana@example.com"));
-    assert!(message.contains("Subject: Welcome to Guidepost"));
-    let link = link_in(&message, &app.origin, "/verify-email/");
-    let page = browser.visit(&link).await;
-    assert_eq!(page.text("h1"), "Confirm your email address");
+    assert!(message.contains("Subject: Confirm your address to start your Guidepost trial"));
+    link_in(&message, &app.origin, "/signup/confirm/");
     // Once saved, the message kept in the database no longer holds the link's token.
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) AS n FROM outbox WHERE status = 'sent' AND body_text LIKE '%/verify-email/[removed]%'"
+            "SELECT count(*) AS n FROM outbox WHERE status = 'sent' AND body_text LIKE '%/signup/confirm/[removed]%'"
         ),
         1
     );

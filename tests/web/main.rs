@@ -16,6 +16,7 @@ mod helpers;
 mod http;
 mod mail;
 mod members;
+mod mime;
 mod reading;
 mod scale;
 mod search;

@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 
-use crate::browser::{Browser, count, sql};
+use crate::browser::{Browser, count, saved_link, saved_mail, sql};
 use crate::helpers::{spawn_app, spawn_app_with};
 
 const MEMBERS_ONLY: &str = "/articles/your-first-back-end-portfolio-project-step-by-step";
@@ -23,10 +23,10 @@ async fn a_reader_signs_up_from_a_members_only_article_and_reads_it_in_full() {
         "/signup?next=%2Farticles%2Fyour-first-back-end-portfolio-project-step-by-step"
     );
 
-    // The sign-up form, filled in.
+    // The sign-up form, filled in: no account yet, a link in the mail.
     let form = browser.visit(&start).await;
     assert_eq!(form.header("cache-control"), Some("no-store"));
-    let welcome = browser
+    let sent = browser
         .submit(
             &form,
             "form[action='/signup']",
@@ -39,6 +39,32 @@ async fn a_reader_signs_up_from_a_members_only_article_and_reads_it_in_full() {
             ],
         )
         .await;
+    assert_eq!(sent.status, StatusCode::OK);
+    assert_eq!(sent.text("h1"), "Check your inbox");
+    assert!(sent.text(".lede").contains("ana.silva@example.com"));
+    assert!(!sent.body.contains(PASSWORD));
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM users WHERE role = 'member'"
+        ),
+        0
+    );
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM sessions"), 0);
+
+    // The link opens a page with a button; a mail scanner following it makes nothing.
+    let link = saved_link(&app, "ana.silva@example.com", "/signup/confirm/").await;
+    let scanner = Browser::new(&app);
+    let opened = scanner.visit(&link).await;
+    assert_eq!(opened.text("h1"), "Start your free trial");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM users WHERE role = 'member'"
+        ),
+        0
+    );
+    let welcome = browser.confirm_sign_up(&link).await;
 
     // A welcome page that says when the trial ends, and leads back to the article.
     assert_eq!(welcome.status, StatusCode::OK);
@@ -66,22 +92,25 @@ async fn a_reader_signs_up_from_a_members_only_article_and_reads_it_in_full() {
     );
     assert_eq!(article.header("cache-control"), Some("private, no-cache"));
 
-    // Stored normalised, with a trial of the default length and a welcome mail queued.
+    // Stored normalised and confirmed, the confirmation mail now the member's own, the sign-up
+    // gone; the link worked once.
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) AS n FROM users WHERE email = 'ana.silva@example.com' AND role = 'member'"
+            "SELECT count(*) AS n FROM users WHERE email = 'ana.silva@example.com' AND role = 'member' AND email_verified_at IS NOT NULL"
         ),
         1
     );
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) AS n FROM outbox WHERE kind = 'welcome' AND to_address = 'ana.silva@example.com'"
+            "SELECT count(*) AS n FROM outbox WHERE kind = 'signup_confirm' AND user_id IS NOT NULL"
         ),
         1
     );
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM pending_signups"), 0);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM sessions"), 1);
+    assert_eq!(scanner.visit(&link).await.status, StatusCode::GONE);
 }
 
 /// Submits the sign-up form with `values` over a valid set; returns the answer.
@@ -171,27 +200,51 @@ async fn every_bad_sign_up_input_is_answered_422_beside_its_field_with_the_input
         ),
         0
     );
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM pending_signups"), 0);
+}
+
+/// The main text of a page, without what differs from one response to the next (the form token).
+fn main_text(page: &crate::helpers::Page) -> String {
+    page.text("main")
 }
 
 #[actix_web::test]
-async fn an_address_already_registered_in_any_case_gets_a_friendly_answer_and_no_second_account() {
+async fn signing_up_with_a_registered_address_answers_the_same_and_mails_its_owner() {
     let app = spawn_app().await;
     Browser::new(&app)
         .sign_up("Ana", "ana@example.com", PASSWORD)
         .await;
-    let other = Browser::new(&app);
-    let page = sign_up_with(&other, &[("email", "ANA@example.COM")]).await;
-    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        page.text("#signup-email-error")
-            .contains("already registered: log in, or reset your password")
+
+    // A stranger tries the address in another case; someone else a new address.
+    let taken = sign_up_with(&Browser::new(&app), &[("email", "ANA@example.COM")]).await;
+    let fresh = sign_up_with(&Browser::new(&app), &[("email", "ana@example.COM")]).await;
+    let new = sign_up_with(&Browser::new(&app), &[("email", "bo@example.com")]).await;
+    assert_eq!(taken.status, StatusCode::OK);
+    assert_eq!(taken.status, new.status);
+    assert_eq!(
+        main_text(&taken),
+        main_text(&new).replace("bo@example.com", "ana@example.com"),
+        "the page says the same either way"
     );
+    assert_eq!(main_text(&taken), main_text(&fresh));
+
+    // Only the owner learns of it, by mail, with a way in.
+    let notice = saved_mail(&app, "ana@example.com", "Someone tried to sign up").await;
+    assert!(notice.contains("already have an account"));
+    assert!(notice.contains(&format!("{}/login", app.origin)));
     assert_eq!(
         count(
             &app,
             "SELECT count(*) AS n FROM users WHERE email = 'ana@example.com'"
         ),
         1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM pending_signups WHERE email = 'ana@example.com'"
+        ),
+        0
     );
 }
 
@@ -212,11 +265,50 @@ async fn two_sign_ups_racing_for_one_address_make_exactly_one_account() {
         second.submit(&form_b, "form[action='/signup']", &values),
     )
     .await;
-    let statuses = [a.status, b.status];
-    assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
+    assert_eq!([a.status, b.status], [StatusCode::OK, StatusCode::OK]);
+    // Each got its own link; both are pressed at once.
+    let folder = app.database.parent().unwrap().join("mail");
+    let links: Vec<String> = {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let found: Vec<String> = std::fs::read_dir(&folder)
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                        .filter(|t| t.contains("/signup/confirm/"))
+                        .map(|t| {
+                            crate::browser::link_in(
+                                &crate::browser::decode_mime(&t),
+                                &app.origin,
+                                "/signup/confirm/",
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if found.len() == 2 || std::time::Instant::now() > deadline {
+                break found;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    assert_eq!(links.len(), 2);
+    let (page_a, page_b) = (first.visit(&links[0]).await, second.visit(&links[1]).await);
+    let (a, b) = futures_join(
+        first.submit(&page_a, "form.form", &[]),
+        second.submit(&page_b, "form.form", &[]),
+    )
+    .await;
     assert!(
-        statuses.contains(&StatusCode::UNPROCESSABLE_ENTITY),
-        "{statuses:?}"
+        [a.path.as_str(), b.path.as_str()].contains(&"/welcome"),
+        "one of them made the account"
+    );
+    assert!(
+        [a.status, b.status]
+            .iter()
+            .any(|s| *s == StatusCode::CONFLICT || *s == StatusCode::GONE),
+        "the other is told its link no longer makes an account"
     );
     assert_eq!(
         count(
@@ -270,6 +362,8 @@ async fn extra_fields_cannot_make_an_admin_or_lengthen_the_trial() {
     )
     .await;
     assert_eq!(page.status, StatusCode::OK);
+    let link = saved_link(&app, "ana@example.com", "/signup/confirm/").await;
+    browser.confirm_sign_up(&link).await;
     assert_eq!(
         count(
             &app,
@@ -340,13 +434,8 @@ async fn accounts_per_client_address_are_limited_and_refused_forms_do_not_count(
     let third = sign_up_with(&Browser::new(&app), &[("email", "n3@example.com")]).await;
     assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(third.text("main").to_lowercase().contains("try again in"));
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) AS n FROM users WHERE role = 'member'"
-        ),
-        2
-    );
+    assert!(third.header("retry-after").unwrap().parse::<u64>().unwrap() > 0);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM pending_signups"), 2);
 }
 
 #[actix_web::test]

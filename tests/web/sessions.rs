@@ -69,7 +69,7 @@ async fn an_unknown_address_and_a_wrong_password_get_the_same_answer() {
 }
 
 #[actix_web::test]
-async fn failed_log_ins_are_limited_per_account_and_a_password_reset_lifts_the_limit() {
+async fn failed_log_ins_are_limited_per_account_and_client_and_a_password_reset_lifts_the_limit() {
     let app = spawn_app().await;
     member(&app, "ana@example.com").await;
     let browser = Browser::new(&app);
@@ -77,15 +77,14 @@ async fn failed_log_ins_are_limited_per_account_and_a_password_reset_lifts_the_l
         let page = browser.log_in("ana@example.com", "wrong password").await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    // Even the right password waits now, and says how long.
+    // Even the right password waits now, from this address, and says how long.
     let blocked = browser.log_in("ana@example.com", PASSWORD).await;
     assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
     let text = blocked.text("main");
-    assert!(
-        text.contains("Too many attempts; try again in 15 minutes"),
-        "{text}"
-    );
-    // Counted in the database: the limit holds for another browser, and across restarts.
+    assert!(text.contains("Try again in 15 minutes"), "{text}");
+    let retry: i64 = blocked.header("retry-after").unwrap().parse().unwrap();
+    assert!((890..=900).contains(&retry), "{retry}");
+    // Counted in the database: the limit holds for another browser at the same address.
     assert_eq!(
         Browser::new(&app)
             .log_in("ana@example.com", PASSWORD)
@@ -97,10 +96,164 @@ async fn failed_log_ins_are_limited_per_account_and_a_password_reset_lifts_the_l
     // A reset by the owner clears it (the reset link itself is tested with real mail).
     sql(
         &app,
-        "DELETE FROM throttle_events WHERE bucket = 'login_account'",
+        "DELETE FROM throttle_events WHERE bucket = 'login_account_client'",
     );
     let landed = browser.log_in("ana@example.com", PASSWORD).await;
     assert_eq!(landed.path, "/account");
+}
+
+/// An app behind a proxy at 127.0.0.1, so browsers can come from any client address.
+async fn app_behind_a_proxy() -> crate::helpers::TestApp {
+    crate::helpers::spawn_app_with(|s| {
+        s.trusted_proxies = guidepost::client::TrustedProxies::parse("127.0.0.1").unwrap();
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn strangers_guessing_from_many_addresses_never_lock_out_a_browser_that_logged_in_before() {
+    let app = app_behind_a_proxy().await;
+    member(&app, "ana@example.com").await;
+    // Ana's laptop has logged in before.
+    let laptop = Browser::at(&app, "198.51.100.7");
+    let home = laptop.log_in("ana@example.com", PASSWORD).await;
+    laptop.log_out(&home).await;
+
+    // Strangers guess from twelve addresses, past the account's free failures.
+    for n in 0..12 {
+        let stranger = Browser::at(&app, &format!("203.0.113.{n}"));
+        let page = stranger.log_in("ana@example.com", "guess").await;
+        assert!(
+            [
+                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::TOO_MANY_REQUESTS
+            ]
+            .contains(&page.status),
+            "{}",
+            page.status
+        );
+    }
+    // A new browser now waits a little, never more than half a minute...
+    let phone = Browser::at(&app, "192.0.2.55");
+    let waited = phone.log_in("ana@example.com", PASSWORD).await;
+    assert_eq!(waited.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: i64 = waited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    assert!(waited.text("main").contains("many failed attempts"));
+    // ...while the laptop logs in at once with the right password.
+    let landed = laptop.log_in("ana@example.com", PASSWORD).await;
+    assert_eq!(landed.path, "/account");
+}
+
+#[actix_web::test]
+async fn forty_parallel_wrong_guesses_from_one_client_check_at_most_the_limit() {
+    let app = app_behind_a_proxy().await;
+    member(&app, "ana@example.com").await;
+    let browser = Browser::at(&app, "203.0.113.9");
+    let form = browser.visit("/login").await;
+    let (action, fields) = Browser::form_fields(
+        &form,
+        "form[action='/login']",
+        &[("email", "ana@example.com"), ("password", "a wrong guess")],
+    );
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let answers =
+        futures_util::future::join_all((0..40).map(|_| browser.post(&action, &pairs))).await;
+    let checked = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert!(checked <= 5, "{checked} guesses were checked");
+    assert_eq!(checked + refused.len(), 40);
+    assert!(refused.iter().all(|a| {
+        a.header("retry-after")
+            .is_some_and(|r| r.parse::<u64>().unwrap() > 0)
+    }));
+}
+
+#[actix_web::test]
+async fn rotating_forwarding_headers_escapes_no_limit_without_a_trusted_proxy() {
+    let app = spawn_app().await;
+    member(&app, "ana@example.com").await;
+    for n in 0..5 {
+        let page = Browser::at(&app, &format!("203.0.113.{n}"))
+            .log_in("ana@example.com", "guess")
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // Every one of them was counted as the real peer, 127.0.0.1.
+    let next = Browser::at(&app, "192.0.2.1")
+        .log_in("ana@example.com", "guess")
+        .await;
+    assert_eq!(next.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[actix_web::test]
+async fn wrong_current_passwords_on_the_account_page_end_the_session_after_a_few() {
+    let app = spawn_app().await;
+    let browser = member(&app, "ana@example.com").await;
+    let account = browser.visit("/account").await;
+    for n in 0..4 {
+        let page = browser
+            .submit(
+                &account,
+                "form[action='/account/password']",
+                &[
+                    ("current_password", &format!("guess {n}")),
+                    ("new_password", "another long phrase"),
+                    ("new_password_confirm", "another long phrase"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            page.text("#account-current-password-error")
+                .contains("not your current")
+        );
+    }
+    let ended = browser
+        .submit(
+            &account,
+            "form[action='/account/delete']",
+            &[("delete_password", "guess 5")],
+        )
+        .await;
+    assert_eq!(ended.path, "/login?ended=1");
+    assert!(
+        ended
+            .text(".flash")
+            .contains("logged out after several wrong passwords")
+    );
+    assert!(!is_logged_in(&browser).await);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM users WHERE email = 'ana@example.com'"
+        ),
+        1
+    );
+    // Logging in again proves the password, and the count starts afresh.
+    browser.log_in("ana@example.com", PASSWORD).await;
+    let account = browser.visit("/account").await;
+    let page = browser
+        .submit(
+            &account,
+            "form[action='/account/password']",
+            &[
+                ("current_password", "guess 6"),
+                ("new_password", "another long phrase"),
+                ("new_password_confirm", "another long phrase"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[actix_web::test]
@@ -403,34 +556,44 @@ async fn over_https_the_cookies_are_secure_and_host_only() {
         csrf.starts_with("__Host-guidepost_csrf=") && csrf.contains("Secure"),
         "{csrf}"
     );
-    let form = browser.follow_redirects(form).await;
-    let (action, fields) = Browser::form_fields(
-        &form,
-        "form[action='/signup']",
-        &[
-            ("name", "Ana"),
-            ("email", "ana@example.com"),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-            ("consent", "yes"),
-        ],
+    assert_eq!(
+        form.header("strict-transport-security"),
+        Some("max-age=31536000")
     );
+    // The browser keeps the `__Host-` cookies it was given, as a browser on HTTPS does.
+    browser
+        .ask_to_sign_up("Ana", "ana@example.com", PASSWORD)
+        .await;
+    let link = crate::browser::saved_link(&app, "ana@example.com", "/signup/confirm/")
+        .await
+        .replace("https://articles.example.org", "");
+    let page = browser.visit(&link).await;
+    let (action, fields) = Browser::form_fields(&page, "form.form", &[]);
     let pairs: Vec<(&str, &str)> = fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let answer = browser.post(&action, &pairs).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
-    let session = answer
+    let cookies: Vec<String> = answer
         .headers
         .get_all("set-cookie")
         .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let session = cookies
+        .iter()
         .find(|c| c.starts_with("__Host-guidepost_session="))
         .expect("the session cookie");
-    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
-        assert!(session.contains(attribute), "{session}");
+    let device = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-guidepost_device="))
+        .expect("the device cookie");
+    for cookie in [session, device] {
+        for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(cookie.contains(attribute), "{cookie}");
+        }
+        assert!(!cookie.contains("Domain"), "{cookie}");
     }
-    assert!(!session.contains("Domain"), "{session}");
 }
 
 #[actix_web::test]

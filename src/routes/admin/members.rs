@@ -11,7 +11,7 @@ use super::{AdminNav, Need, actor, allowed, layout, nav, posted, settings};
 use crate::auth::Visitor;
 use crate::db::audit::{self, member_subject};
 use crate::db::sessions::{Device, SessionRow};
-use crate::db::users::{ACTIVE, ADMIN, DISABLED, Member, ROLES};
+use crate::db::users::{ACTIVE, ADMIN, DISABLED, Member, ROLES, Undeletable};
 use crate::db::{self};
 use crate::domain::Pagination;
 use crate::error::AppError;
@@ -384,23 +384,25 @@ pub async fn delete(
     let outcome = db::run(&state.pool, move |conn| {
         let outcome = conn.immediate_transaction(
             |conn| -> Result<Result<Vec<i32>, String>, diesel::result::Error> {
-                let Some(member) = Member::find(conn, id)? else {
+                let Some(email) = Member::find(conn, id)?.map(|m| m.email) else {
                     return Ok(Err("There is no such member.".to_owned()));
                 };
-                if member.role == ADMIN
-                    && member.status == ACTIVE
-                    && Member::count_active_admins(conn)? <= 1
-                {
-                    return Ok(Err("This is the last admin: the site needs one.".to_owned()));
-                }
-                if crate::db::articles::count_by_author(conn, id)? > 0 {
-                    return Ok(Err(
-                        "Their name is on articles: give those articles another author first."
-                            .to_owned(),
-                    ));
-                }
-                let throttle_key = secrets.sign(&["account", &member.email]);
-                let mail = Member::delete(conn, id, &throttle_key)?;
+                let throttle_key = crate::limits::account_key(&secrets, &email);
+                let (member, mail) = match Member::delete_checked(conn, id, &throttle_key)? {
+                    Ok(deleted) => deleted,
+                    Err(Undeletable::Gone) => {
+                        return Ok(Err("There is no such member.".to_owned()));
+                    }
+                    Err(Undeletable::LastAdmin) => {
+                        return Ok(Err("This is the last admin: the site needs one.".to_owned()));
+                    }
+                    Err(Undeletable::Author) => {
+                        return Ok(Err(
+                            "Their name is on articles: give those articles another author first."
+                                .to_owned(),
+                        ));
+                    }
+                };
                 audit::record(
                     conn,
                     &who,
