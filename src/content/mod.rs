@@ -250,6 +250,7 @@ pub fn store(
         body_markdown: input.body,
         body_html: rendered.html.as_str(),
         teaser_html: rendered.teaser.as_str(),
+        teaser_text: &rendered.teaser_text,
         body_text: &rendered.text,
         toc_json: &toc_json,
         author_id: input.author_id,

@@ -188,6 +188,9 @@ pub struct ArticleChanges<'a> {
     pub teaser_html: &'a str,
     /// The body as plain text, for the search index.
     pub body_text: &'a str,
+    /// The teaser as plain text: all of a members-only article that searches by readers without
+    /// access may match.
+    pub teaser_text: &'a str,
     pub toc_json: &'a str,
     pub author_id: i32,
     pub category_id: Option<i32>,
@@ -510,7 +513,17 @@ impl ArticleChanges<'_> {
             .do_update()
             .set(&body)
             .execute(conn)?;
-        super::search::index(conn, id, self.title, self.summary, self.body_text)?;
+        super::search::index(
+            conn,
+            id,
+            self.title,
+            self.summary,
+            &super::search::IndexedText::split(
+                self.visibility == MEMBERS_ONLY,
+                self.body_text,
+                self.teaser_text,
+            ),
+        )?;
         Ok(Saved::Written(id))
     }
 }
@@ -541,6 +554,59 @@ pub(crate) fn lookup_queries() -> Vec<(&'static str, &'static str, String)> {
             .to_string(),
         ),
     ]
+}
+
+/// Which version of [`crate::domain::markdown::teaser`] made the stored teasers and search entries;
+/// raised whenever that code changes what it keeps.
+pub const TEASER_VERSION: i32 = 1;
+
+/// Makes the teaser and search entry of every article again from its Markdown when they were
+/// made by an older version of the code (see [`TEASER_VERSION`]), in one transaction; returns how
+/// many articles it rewrote. Runs at start-up, after the migrations.
+pub fn rederive_teasers(conn: &mut SqliteConnection) -> QueryResult<usize> {
+    use super::schema::derived_data;
+    super::write_transaction(conn, |conn| {
+        let version: Option<i32> = derived_data::table
+            .find("teasers")
+            .select(derived_data::version)
+            .first(conn)
+            .optional()?;
+        if version.is_some_and(|v| v >= TEASER_VERSION) {
+            return Ok(0);
+        }
+        let all: Vec<(i32, String, String, String, String)> = articles::table
+            .inner_join(article_bodies::table)
+            .select((
+                articles::id,
+                articles::title,
+                articles::summary,
+                articles::visibility,
+                article_bodies::body_markdown,
+            ))
+            .load(conn)?;
+        for (id, title, summary, visibility, markdown) in &all {
+            let rendered = crate::domain::markdown::render(markdown);
+            diesel::update(article_bodies::table.find(id))
+                .set(article_bodies::teaser_html.eq(rendered.teaser.as_str()))
+                .execute(conn)?;
+            let text = super::search::IndexedText::split(
+                visibility == MEMBERS_ONLY,
+                &rendered.text,
+                &rendered.teaser_text,
+            );
+            super::search::index(conn, *id, title, summary, &text)?;
+        }
+        diesel::insert_into(derived_data::table)
+            .values((
+                derived_data::name.eq("teasers"),
+                derived_data::version.eq(TEASER_VERSION),
+            ))
+            .on_conflict(derived_data::name)
+            .do_update()
+            .set(derived_data::version.eq(TEASER_VERSION))
+            .execute(conn)?;
+        Ok(all.len())
+    })
 }
 
 /// How many articles the database holds, drafts included.

@@ -101,6 +101,11 @@ pub fn open(path: &Path, size: u32) -> anyhow::Result<DbPool> {
     ))
     .with_context(|| format!("cannot use the database at {}", path.display()))?;
     migrate(&mut conn)?;
+    let rewritten = articles::rederive_teasers(&mut conn)
+        .context("cannot make the teasers of the articles again")?;
+    if rewritten > 0 {
+        tracing::info!("made the teasers and search entries of {rewritten} article(s) again");
+    }
     drop(conn);
 
     let pool = Pool::builder()

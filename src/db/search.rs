@@ -54,21 +54,29 @@ pub struct SearchResults {
 
 /// Published articles matching `query`, best match first (a match in the title weighs most, then
 /// the summary, then the body), `limit` of them from `offset`. One pass over the index reads the
-/// candidates with their scores; excerpts are then made for the page's articles only. The excerpt
-/// of a members-only article comes from its summary, so search never shows what only members may
-/// read.
+/// candidates with their scores; excerpts are then made for the page's articles only.
+///
+/// A reader without access to members-only articles (`members_text` false) matches only what
+/// they may read: titles, summaries, the text of public articles and the teasers of members-only
+/// ones; a word found only past a teaser finds nothing. The excerpt of a members-only article
+/// comes from its summary for them, so search never shows what only members may read.
 pub fn search(
     conn: &mut SqliteConnection,
     query: &SearchQuery,
     offset: i64,
     limit: i64,
+    members_text: bool,
 ) -> QueryResult<SearchResults> {
     if query.is_empty() {
         return Ok(SearchResults::default());
     }
-    let expression = query.fts_expression();
+    let expression = if members_text {
+        query.fts_expression()
+    } else {
+        format!("{{title summary body_text}} : ({})", query.fts_expression())
+    };
     let mut candidates: Vec<Candidate> = diesel::sql_query(
-        "SELECT articles_fts.rowid AS id, bm25(articles_fts, 10.0, 5.0, 1.0) AS score \
+        "SELECT articles_fts.rowid AS id, bm25(articles_fts, 10.0, 5.0, 1.0, 1.0) AS score \
          FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid \
          WHERE articles_fts MATCH ? AND articles.status = 'published' \
          ORDER BY articles_fts.rowid DESC LIMIT ?",
@@ -90,7 +98,11 @@ pub fn search(
     let mut hits = Vec::with_capacity(cards.len());
     for card in cards {
         // -1 lets FTS5 pick the column with the best match; 1 is the summary.
-        let column = if card.is_members_only() { 1 } else { -1 };
+        let column = if card.is_members_only() && !members_text {
+            1
+        } else {
+            -1
+        };
         let row: Snippet = diesel::sql_query(
             "SELECT snippet(articles_fts, ?, char(2), char(3), '…', 28) AS snippet \
              FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
@@ -107,6 +119,32 @@ pub fn search(
     Ok(SearchResults { hits, total })
 }
 
+/// The text of an article as the index keeps it: what every reader may match, and what only
+/// readers with access to members-only articles may.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexedText<'a> {
+    pub public: &'a str,
+    pub members: &'a str,
+}
+
+impl<'a> IndexedText<'a> {
+    /// A public article's whole text is public; a members-only article's public text is its
+    /// teaser, and the whole text is for members.
+    pub fn split(members_only: bool, body_text: &'a str, teaser_text: &'a str) -> Self {
+        if members_only {
+            Self {
+                public: teaser_text,
+                members: body_text,
+            }
+        } else {
+            Self {
+                public: body_text,
+                members: "",
+            }
+        }
+    }
+}
+
 /// Writes an article's entry in the search index, replacing any earlier one. Called by the one
 /// path that saves articles, inside its transaction.
 pub fn index(
@@ -114,18 +152,20 @@ pub fn index(
     id: i32,
     title: &str,
     summary: &str,
-    body_text: &str,
+    text: &IndexedText<'_>,
 ) -> QueryResult<()> {
     diesel::sql_query("DELETE FROM articles_fts WHERE rowid = ?")
         .bind::<Integer, _>(id)
         .execute(conn)?;
     diesel::sql_query(
-        "INSERT INTO articles_fts (rowid, title, summary, body_text) VALUES (?, ?, ?, ?)",
+        "INSERT INTO articles_fts (rowid, title, summary, body_text, members_text) \
+         VALUES (?, ?, ?, ?, ?)",
     )
     .bind::<Integer, _>(id)
     .bind::<Text, _>(title)
     .bind::<Text, _>(summary)
-    .bind::<Text, _>(body_text)
+    .bind::<Text, _>(text.public)
+    .bind::<Text, _>(text.members)
     .execute(conn)?;
     Ok(())
 }

@@ -50,7 +50,10 @@ pub struct TocEntry {
 #[derive(Debug, Clone)]
 pub struct RenderedMarkdown {
     pub html: SafeHtml,
+    /// The opening a reader without access sees of a members-only article (see [`teaser`]).
     pub teaser: SafeHtml,
+    /// The words of the teaser, which is all a search by such a reader may match.
+    pub teaser_text: String,
     pub text: String,
     pub toc: Vec<TocEntry>,
     pub reading_minutes: i32,
@@ -58,8 +61,12 @@ pub struct RenderedMarkdown {
 
 /// Words a reader gets through in a minute, for the reading-time estimate.
 const WORDS_PER_MINUTE: usize = 220;
-/// The teaser ends at the first heading, or after this many paragraphs.
-const TEASER_PARAGRAPHS: usize = 2;
+/// The teaser holds at most this many words...
+pub const TEASER_MAX_WORDS: usize = 80;
+/// ...and never more than this share of the article's words (in tenths).
+pub const TEASER_MAX_TENTHS: usize = 3;
+/// A paragraph cut short to fit the teaser keeps at least this many words, or is left out.
+const TEASER_MIN_CUT_WORDS: usize = 8;
 
 /// Renders an article body. Raw HTML in the source is shown as text rather than passed through,
 /// headings get stable anchors (a level-1 heading is demoted, as the page's title is its only `h1`),
@@ -76,19 +83,20 @@ pub fn render(markdown: &str) -> RenderedMarkdown {
 
     let toc = anchor_headings(&mut events);
     let text = plain_text(&events);
-    let teaser_end = teaser_length(&events);
+    let words = text.split_whitespace().count();
+    let teaser_events = teaser(&events, words);
 
     let mut body = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut body, events.iter().cloned());
-    let mut teaser = String::new();
-    pulldown_cmark::html::push_html(&mut teaser, events[..teaser_end].iter().cloned());
+    let mut teaser_html = String::new();
+    pulldown_cmark::html::push_html(&mut teaser_html, teaser_events.iter().cloned());
 
-    let words = text.split_whitespace().count();
     let reading_minutes =
         i32::try_from(words.div_ceil(WORDS_PER_MINUTE).max(1)).unwrap_or(i32::MAX);
     RenderedMarkdown {
         html: sanitise(&body),
-        teaser: sanitise(&teaser),
+        teaser: sanitise(&teaser_html),
+        teaser_text: plain_text(&teaser_events),
         text,
         toc,
         reading_minutes,
@@ -174,28 +182,82 @@ fn plain_text(events: &[Event<'_>]) -> String {
     text.trim().to_owned()
 }
 
-/// How many events make the teaser: up to the first heading that follows some text, or the end
-/// of the first [`TEASER_PARAGRAPHS`] paragraphs.
-fn teaser_length(events: &[Event<'_>]) -> usize {
-    let mut paragraphs = 0;
+/// The teaser of an article of `total_words` words: a bounded opening made only of plain
+/// paragraphs and headings, in order. Code blocks, tables, lists, quotes and anything else are
+/// left out whole, so members-only code and data never show; the teaser holds at most
+/// [`TEASER_MAX_WORDS`] words and never more than [`TEASER_MAX_TENTHS`] tenths of the article. A
+/// paragraph that does not fit is cut short (as plain text, with an ellipsis) when enough of it
+/// fits, and ends the teaser.
+pub fn teaser<'a>(events: &[Event<'a>], total_words: usize) -> Vec<Event<'a>> {
+    let budget = TEASER_MAX_WORDS.min(total_words * TEASER_MAX_TENTHS / 10);
+    let mut out = Vec::new();
+    let mut used = 0;
+    for block in top_level_blocks(events) {
+        let kept = matches!(
+            block.first(),
+            Some(Event::Start(Tag::Paragraph | Tag::Heading { .. }))
+        );
+        if !kept {
+            continue;
+        }
+        let text = plain_text(block);
+        let words = text.split_whitespace().count();
+        if used + words <= budget {
+            out.extend(block.iter().cloned());
+            used += words;
+            continue;
+        }
+        let room = budget - used;
+        if matches!(block.first(), Some(Event::Start(Tag::Paragraph)))
+            && room >= TEASER_MIN_CUT_WORDS
+        {
+            let cut: Vec<&str> = text.split_whitespace().take(room).collect();
+            out.push(Event::Start(Tag::Paragraph));
+            out.push(Event::Text(CowStr::from(format!("{}…", cut.join(" ")))));
+            out.push(Event::End(TagEnd::Paragraph));
+        }
+        break;
+    }
+    // A heading with nothing after it announces what the reader cannot see: leave it out.
+    while let Some(start) = out
+        .iter()
+        .rposition(|e| matches!(e, Event::Start(Tag::Heading { .. })))
+        .filter(|start| {
+            out[*start..]
+                .iter()
+                .all(|e| !matches!(e, Event::Start(Tag::Paragraph)))
+        })
+    {
+        out.truncate(start);
+    }
+    out
+}
+
+/// The article's top-level blocks (a paragraph, a heading, a list, a code block, ...), each as the
+/// run of events from its start to its end; a lone event (a rule) is a block of its own.
+fn top_level_blocks<'e, 'a>(events: &'e [Event<'a>]) -> Vec<&'e [Event<'a>]> {
+    let mut blocks = Vec::new();
     let mut depth = 0usize;
+    let mut start = 0;
     for (index, event) in events.iter().enumerate() {
         match event {
-            Event::Start(Tag::Heading { .. }) if depth == 0 && paragraphs > 0 => return index,
-            Event::Start(_) => depth += 1,
-            Event::End(end) => {
+            Event::Start(_) => {
+                if depth == 0 {
+                    start = index;
+                }
+                depth += 1;
+            }
+            Event::End(_) => {
                 depth = depth.saturating_sub(1);
-                if depth == 0 && *end == TagEnd::Paragraph {
-                    paragraphs += 1;
-                    if paragraphs == TEASER_PARAGRAPHS {
-                        return index + 1;
-                    }
+                if depth == 0 {
+                    blocks.push(&events[start..=index]);
                 }
             }
+            _ if depth == 0 => blocks.push(&events[index..=index]),
             _ => {}
         }
     }
-    events.len()
+    blocks
 }
 
 fn sanitise(html: &str) -> SafeHtml {
@@ -260,10 +322,54 @@ mod tests {
     }
 
     #[test]
-    fn the_teaser_stops_at_the_first_heading() {
-        let out = render("One.\n\n## Locked\n\nSecret part.");
-        assert!(out.teaser.as_str().contains("One."));
-        assert!(!out.teaser.as_str().contains("Secret"));
+    fn the_teaser_keeps_plain_paragraphs_and_headings_and_leaves_out_everything_else() {
+        let intro = "An opening paragraph that anyone may read, long enough to matter here.";
+        let body = "Filler words for a long enough article. ".repeat(60);
+        let out = render(&format!(
+            "{intro}\n\n```\nsecret_code()\n```\n\n- secret item\n\n> secret quote\n\n\
+             | a |\n|---|\n| secret cell |\n\n## Next part\n\nAfter the heading.\n\n{body}"
+        ));
+        let teaser = out.teaser.as_str();
+        assert!(teaser.contains(intro), "{teaser}");
+        assert!(teaser.contains("Next part") && teaser.contains("After the heading."));
+        assert!(!teaser.contains("secret"), "{teaser}");
+        assert!(out.teaser_text.split_whitespace().count() <= TEASER_MAX_WORDS);
+    }
+
+    #[test]
+    fn the_teaser_never_passes_its_share_of_a_short_article() {
+        let out = render(
+            "One two three four five six seven eight nine ten eleven twelve thirteen fourteen \
+             fifteen sixteen seventeen eighteen nineteen twenty.\n\nSecond paragraph here.",
+        );
+        let words = out.teaser_text.split_whitespace().count();
+        assert!(words <= 23 * TEASER_MAX_TENTHS / 10, "{}", out.teaser_text);
+        assert!(!out.teaser_text.contains("Second"));
+    }
+
+    #[test]
+    fn a_long_first_paragraph_is_cut_short_with_an_ellipsis() {
+        let long = (0..200)
+            .map(|n| format!("w{n}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let out = render(&format!("{long}\n\n{long}\n\n{long}"));
+        assert!(out.teaser_text.ends_with('…'), "{}", out.teaser_text);
+        assert_eq!(out.teaser_text.split_whitespace().count(), TEASER_MAX_WORDS);
+        let html = out.teaser.as_str();
+        assert!(
+            html.starts_with("<p>w0 w1") && !html.contains("w80 "),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_teaser_does_not_end_on_a_heading() {
+        let filler = "word ".repeat(400);
+        let out = render(&format!(
+            "Opening words of the piece for everyone to read now.\n\n## Locked section\n\n```\n{filler}\n```\n"
+        ));
+        assert!(!out.teaser.as_str().contains("Locked"), "{}", out.teaser);
     }
 
     #[test]

@@ -37,9 +37,18 @@ pub async fn search(
     let page = page_number(&req);
     let searched = !query.is_empty();
     let text = query.text().to_owned();
+    let members_text = visitor
+        .member()
+        .is_some_and(|m| m.can_read_members_only(db::now()));
     let cache = std::sync::Arc::clone(&state.cache);
     let (results, categories, settings) = db::run(&state.pool, move |conn| {
-        let results = search::search(conn, &query, page.offset(PER_PAGE), PER_PAGE.into())?;
+        let results = search::search(
+            conn,
+            &query,
+            page.offset(PER_PAGE),
+            PER_PAGE.into(),
+            members_text,
+        )?;
         let categories = if results.hits.is_empty() {
             Category::list_in_use(conn)?
         } else {

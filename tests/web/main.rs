@@ -21,3 +21,4 @@ mod reading;
 mod scale;
 mod search;
 mod sessions;
+mod teaser;
