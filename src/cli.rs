@@ -107,14 +107,27 @@ fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
                     .map(crate::config::Secret::expose),
                 &settings.database,
             )?;
-            let account_key = secrets.sign(&["account", email.as_str()]);
+            let account_key = crate::limits::account_key(&secrets, email.as_str());
             conn.immediate_transaction(|conn| {
                 Member::set_password_hash(conn, member.id, &crate::db::users::PasswordHash(hash))?;
                 crate::db::sessions::SessionRow::delete_all_for(conn, member.id)?;
+                crate::db::tokens::EmailToken::forget_unused(conn, member.id)?;
                 crate::db::throttle::clear(
                     conn,
                     crate::db::throttle::LOGIN_BY_ACCOUNT,
                     &account_key,
+                )?;
+                let actor = crate::db::audit::Actor {
+                    id: member.id,
+                    name: "the command line".to_owned(),
+                };
+                crate::db::audit::record(
+                    conn,
+                    &actor,
+                    "change password",
+                    &crate::db::audit::member_subject(member.id),
+                    "",
+                    "set on the command line",
                 )
             })?;
             println!("The password of {email} was changed, and every session of theirs ended.");

@@ -151,7 +151,12 @@ impl Jobs {
             let now = db::now();
             let reminded = queue_trial_reminders(conn, &site_name, &account_url)?;
             let settings = cache.settings(conn)?;
-            SessionRow::sweep(conn, now, time::Duration::days(settings.session_idle_days))?;
+            SessionRow::sweep(
+                conn,
+                now,
+                crate::db::sessions::Lifetimes::from_settings(&settings),
+            )?;
+            crate::db::signups::PendingSignup::sweep(conn, now)?;
             EmailToken::sweep(conn, now - time::Duration::days(1))?;
             crate::db::throttle::sweep(conn, now - time::Duration::days(1))?;
             Ok(reminded)

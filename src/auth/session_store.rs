@@ -117,8 +117,8 @@ fn find_session(
 ) -> QueryResult<Option<(SessionRow, Member, bool)>> {
     let settings = cache.settings(conn)?;
     let now = db::now();
-    let idle = time::Duration::days(settings.session_idle_days);
-    let Some(row) = SessionRow::find_live(conn, hash, now, idle)? else {
+    let Some(row) = SessionRow::find_live(conn, hash, now, Lifetimes::from_settings(&settings))?
+    else {
         return Ok(None);
     };
     let Some(member) = Member::find(conn, row.user_id)?.filter(|m| m.status == ACTIVE) else {
@@ -224,11 +224,7 @@ impl SessionStore for DbSessionStore {
         let stored = stored(&state);
         let cache = Arc::clone(&self.cache);
         db::run(&self.pool, move |conn| {
-            let settings = cache.settings(conn)?;
-            let lifetimes = Lifetimes {
-                idle: time::Duration::days(settings.session_idle_days),
-                absolute: time::Duration::days(settings.session_absolute_days),
-            };
+            let lifetimes = Lifetimes::from_settings(&cache.settings(conn)?);
             Ok(SessionRow::insert(
                 conn, &hash, user_id, &stored, &device, lifetimes,
             )?)

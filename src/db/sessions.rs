@@ -37,19 +37,31 @@ pub struct Lifetimes {
     pub absolute: time::Duration,
 }
 
+impl Lifetimes {
+    /// The lifetimes the settings give.
+    pub fn from_settings(settings: &super::settings::SiteSettings) -> Self {
+        Self {
+            idle: time::Duration::days(settings.session_idle_days),
+            absolute: time::Duration::days(settings.session_absolute_days),
+        }
+    }
+}
+
 impl SessionRow {
-    /// The live session with this key hash at `now`: not past its absolute end, and used within
+    /// The live session with this key hash at `now`: not past its absolute end (the one it was
+    /// made with, or the one the settings give now, when they were lowered since), and used within
     /// the idle lifetime.
     pub fn find_live(
         conn: &mut SqliteConnection,
         key_hash: &str,
         now: PrimitiveDateTime,
-        idle: time::Duration,
+        lifetimes: Lifetimes,
     ) -> QueryResult<Option<Self>> {
         sessions::table
             .filter(sessions::key_hash.eq(key_hash))
             .filter(sessions::expires_at.gt(now))
-            .filter(sessions::last_seen_at.gt(now - idle))
+            .filter(sessions::created_at.gt(now - lifetimes.absolute))
+            .filter(sessions::last_seen_at.gt(now - lifetimes.idle))
             .select(Self::as_select())
             .first(conn)
             .optional()
@@ -138,13 +150,14 @@ impl SessionRow {
     pub fn sweep(
         conn: &mut SqliteConnection,
         now: PrimitiveDateTime,
-        idle: time::Duration,
+        lifetimes: Lifetimes,
     ) -> QueryResult<usize> {
         diesel::delete(
             sessions::table.filter(
                 sessions::expires_at
                     .le(now)
-                    .or(sessions::last_seen_at.le(now - idle)),
+                    .or(sessions::created_at.le(now - lifetimes.absolute))
+                    .or(sessions::last_seen_at.le(now - lifetimes.idle)),
             ),
         )
         .execute(conn)

@@ -214,7 +214,23 @@ pub async fn change_name(
     match DisplayName::parse(fields.get("name")) {
         Ok(name) => {
             db::run(&state.pool, move |conn| {
-                Ok(Member::set_name(conn, member.id, &name)?)
+                conn.immediate_transaction(|conn| {
+                    Member::set_name(conn, member.id, &name)?;
+                    // Recorded under the name they had: a renamed admin is still recognisable.
+                    let actor = crate::db::audit::Actor {
+                        id: member.id,
+                        name: member.name.clone(),
+                    };
+                    crate::db::audit::record(
+                        conn,
+                        &actor,
+                        "change name",
+                        &crate::db::audit::member_subject(member.id),
+                        &member.name,
+                        name.as_str(),
+                    )
+                })?;
+                Ok(())
             })
             .await?;
             visitor.flash("Your name was changed.");

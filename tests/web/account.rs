@@ -309,3 +309,90 @@ async fn deleting_the_account_leaves_no_row_with_the_members_email_or_id_and_kil
         StatusCode::OK
     );
 }
+
+#[actix_web::test]
+async fn a_password_change_ends_an_address_change_still_in_flight() {
+    let app = spawn_app().await;
+    let browser = member(&app, "ana@example.com").await;
+    let account = browser.visit("/account").await;
+    browser
+        .submit(
+            &account,
+            "form[action='/account/email']",
+            &[
+                ("new_email", "new@example.com"),
+                ("email_password", PASSWORD),
+            ],
+        )
+        .await;
+    let link = crate::browser::saved_link(&app, "new@example.com", "/account/email/confirm/").await;
+    let account = browser.visit("/account").await;
+    let changed = browser
+        .submit(
+            &account,
+            "form[action='/account/password']",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "another long phrase"),
+                ("new_password_confirm", "another long phrase"),
+            ],
+        )
+        .await;
+    assert!(changed.text(".flash").contains("password was changed"));
+    // Whoever holds the link (someone who briefly had the old password, say) can use it no more.
+    assert_eq!(browser.visit(&link).await.status, StatusCode::GONE);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM users WHERE email = 'ana@example.com'"
+        ),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn the_last_admin_cannot_delete_their_own_account_but_one_of_two_can() {
+    let app = spawn_app().await;
+    let first = member(&app, "first@example.com").await;
+    sql(
+        &app,
+        "UPDATE users SET role = 'admin' WHERE email = 'first@example.com'",
+    );
+    let account = first.visit("/account").await;
+    let refused = first.delete_account(&account, PASSWORD).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(
+        refused
+            .text("#account-delete-password-error")
+            .contains("last administrator")
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM users WHERE role = 'admin'"),
+        1
+    );
+    member(&app, "second@example.com").await;
+    sql(
+        &app,
+        "UPDATE users SET role = 'admin' WHERE email = 'second@example.com'",
+    );
+    let account = first.visit("/account").await;
+    let gone = first.delete_account(&account, PASSWORD).await;
+    assert_eq!(gone.path, "/account/deleted");
+}
+
+#[actix_web::test]
+async fn lowering_the_session_lifetime_ends_sessions_that_already_passed_it() {
+    let app = spawn_app().await;
+    let browser = member(&app, "ana@example.com").await;
+    sql(
+        &app,
+        "UPDATE sessions SET created_at = datetime('now', '-10 days'), \
+         last_seen_at = datetime('now')",
+    );
+    assert_eq!(browser.get("/account").await.status, StatusCode::OK);
+    sql(
+        &app,
+        "UPDATE settings SET value = '7' WHERE key = 'session_absolute_days'",
+    );
+    assert_eq!(browser.get("/account").await.status, StatusCode::SEE_OTHER);
+}

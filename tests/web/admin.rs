@@ -821,3 +821,59 @@ async fn article_views_are_counted_with_cache_hits_and_shown_on_the_dashboard() 
     assert!(dashboard.body.contains("<title id=\"views-title\">"));
     assert!(dashboard.text("caption").contains("per day"));
 }
+
+#[actix_web::test]
+async fn the_audit_log_names_the_actor_as_they_were_and_records_names_visibility_and_log_ins() {
+    let app = spawn_app().await;
+    let admin = with_role(&app, "admin@example.com", "admin").await;
+    // An admin log-in is recorded.
+    let fresh = Browser::new(&app);
+    fresh.log_in("admin@example.com", PASSWORD).await;
+    // A rename, recorded under the old name with the values before and after.
+    let account = admin.visit("/account").await;
+    admin
+        .submit(
+            &account,
+            "form[action='/account/profile']",
+            &[("name", "Renamed Admin")],
+        )
+        .await;
+    // A visibility switch of an article, before and after.
+    let editor = admin.visit("/admin/articles/1").await;
+    let visibility = editor
+        .attr("input[name=visibility][checked]", "value")
+        .unwrap();
+    let other = if visibility == "public" {
+        "members"
+    } else {
+        "public"
+    };
+    let saved = admin
+        .submit(
+            &editor,
+            "form.form[action='/admin/articles/1']",
+            &[("visibility", other), ("intent", "save")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text("main"));
+
+    let log = admin.visit("/admin/audit").await;
+    let rows = log.texts(".admin-table tbody tr");
+    let find = |action: &str| {
+        rows.iter()
+            .find(|r| r.contains(action))
+            .unwrap_or_else(|| panic!("no {action:?} in {rows:#?}"))
+            .clone()
+    };
+    assert!(find("admin log-in").contains("Staff Person"));
+    let rename = find("change name");
+    assert!(
+        rename.contains("Staff Person") && rename.contains("Renamed Admin"),
+        "{rename}"
+    );
+    let switch = find("change visibility");
+    assert!(
+        switch.contains(&visibility) && switch.contains(other),
+        "{switch}"
+    );
+}

@@ -242,6 +242,15 @@ async fn users_list_shows_every_account_and_set_password_replaces_it_and_ends_it
         "a whole new phrase\n",
     );
     assert!(!printed.contains("a whole new phrase"));
+    assert_eq!(
+        crate::browser::count(
+            &app,
+            "SELECT count(*) AS n FROM audit_log WHERE action = 'change password' \
+             AND actor_name = 'the command line'"
+        ),
+        1,
+        "the audit log records it"
+    );
 
     // Another process ended the sessions: the server notices within a tenth of a second.
     crate::browser::wait_until_noticed(&app);

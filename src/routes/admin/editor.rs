@@ -311,6 +311,7 @@ struct Existing {
     id: i32,
     status: String,
     slug: String,
+    visibility: String,
 }
 
 #[expect(
@@ -397,6 +398,7 @@ pub async fn edit_form(
         id: article.id,
         status: article.status.clone(),
         slug: article.slug.clone(),
+        visibility: article.visibility.clone(),
     };
     let values = Values::from_article(&article, &tags);
     let page = editor_page(
@@ -433,6 +435,7 @@ pub async fn update(
         id: article.id,
         status: article.status,
         slug: article.slug,
+        visibility: article.visibility,
     };
     submit(state, visitor, Some(current), body).await
 }
@@ -545,6 +548,16 @@ async fn submit(
                         audit::record(conn, &who, "edit article", &subject, "", "")?;
                         if b.status != status {
                             audit::record(conn, &who, "publish", &subject, &b.status, status)?;
+                        }
+                        if b.visibility != checked.visibility {
+                            audit::record(
+                                conn,
+                                &who,
+                                "change visibility",
+                                &subject,
+                                &b.visibility,
+                                checked.visibility,
+                            )?;
                         }
                         if b.slug != checked.slug.as_str() {
                             audit::record(
