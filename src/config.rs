@@ -112,6 +112,13 @@ pub struct Cli {
     #[arg(long, env = "GUIDEPOST_METRICS_BIND", global = true)]
     pub metrics_bind: Option<String>,
 
+    /// Seconds a client may take to send a request's body, or to take in an answer, or to start
+    /// another request on a kept-alive connection, before it is cut off (the first request's head
+    /// has at most 5 seconds).
+    #[arg(long, env = "GUIDEPOST_CLIENT_TIMEOUT", default_value_t = 20, global = true,
+          value_parser = clap::value_parser!(u16).range(2..=600))]
+    pub client_timeout: u16,
+
     /// How log lines are written to standard error: text, or json (one object a line, for log
     /// collectors).
     #[arg(long, env = "GUIDEPOST_LOG_FORMAT", default_value = "text", global = true,
@@ -214,6 +221,8 @@ pub struct Settings {
     pub trusted_proxies: crate::client::TrustedProxies,
     /// Where `/metrics` is served; `None` turns metrics off.
     pub metrics_bind: Option<SocketAddr>,
+    /// How long a client may stall (see [`crate::connections`] and [`crate::requests`]).
+    pub client_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -271,6 +280,7 @@ impl Settings {
             count_views: !cli.no_view_counts,
             trusted_proxies,
             metrics_bind,
+            client_timeout: std::time::Duration::from_secs(u64::from(cli.client_timeout)),
         })
     }
 }

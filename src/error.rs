@@ -31,6 +31,17 @@ pub enum AppError {
     /// The database is busy or unreachable for longer than a visitor should wait.
     #[error("service unavailable: {0:#}")]
     Unavailable(anyhow::Error),
+    /// A write could not happen (a full disk, a read-only file system, the write lock held too
+    /// long): nothing was saved, and the visitor may try again shortly.
+    #[error("the database cannot be written to: {0}")]
+    WriteUnavailable(crate::db::health::WriteProblem),
+    /// A request too large for its address, or malformed: the message says what was wrong.
+    #[error("bad request: {heading}")]
+    BadRequest {
+        status: StatusCode,
+        heading: &'static str,
+        message: String,
+    },
     /// Anything else that went wrong; the visitor sees only a request id.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -44,7 +55,8 @@ impl ResponseError for AppError {
             Self::MovedTo(_) => StatusCode::MOVED_PERMANENTLY,
             Self::FormExpired | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::WriteUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BadRequest { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,10 +95,33 @@ impl ResponseError for AppError {
                 );
                 response
             }
+            Self::WriteUnavailable(problem) => {
+                let mut response = with_message(
+                    self.status_code(),
+                    "Nothing was saved",
+                    format!(
+                        "{} Nothing you sent was saved or changed; please try again in a minute.",
+                        problem.sentence()
+                    ),
+                );
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(WRITE_RETRY_SECONDS),
+                );
+                response
+            }
+            Self::BadRequest {
+                status,
+                heading,
+                message,
+            } => with_message(*status, heading, message.clone()),
             _ => HttpResponse::build(self.status_code()).finish(),
         }
     }
 }
+
+/// How long a visitor is asked to wait after a write failed.
+pub const WRITE_RETRY_SECONDS: u32 = 30;
 
 impl AppError {
     /// A limit's refusal, saying `message` and when to try again ("try again in 30 seconds" is
@@ -104,6 +139,10 @@ impl AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
+        if let Some(problem) = crate::db::health::WriteProblem::of(&error) {
+            tracing::warn!("a write failed: {error}");
+            return Self::WriteUnavailable(problem);
+        }
         match error {
             diesel::result::Error::NotFound => Self::NotFound,
             other => Self::Internal(anyhow::Error::new(other).context("database query failed")),

@@ -41,6 +41,12 @@ pub fn queue_trial_reminders(
     Ok(due.len())
 }
 
+/// Seconds before a message is tried again after its `attempts`th attempt: 1 min, 2 min, 4 min,
+/// ... up to an hour.
+fn retry_wait(attempts: i32) -> i64 {
+    30_i64.saturating_mul(1 << attempts.clamp(0, 7)).min(3_600)
+}
+
 /// What the background task needs.
 pub struct Jobs {
     pub pool: DbPool,
@@ -81,9 +87,17 @@ impl Jobs {
                 return Ok(());
             }
             for message in due {
-                let outcome = self.mailer.send(&message).await;
                 let id = message.id;
                 let attempts = message.attempts + 1;
+                let lease = time::Duration::seconds(retry_wait(attempts));
+                let claimed = db::run(&self.pool, move |conn| {
+                    Ok(Message::claim(conn, id, db::now(), lease)?)
+                })
+                .await?;
+                if !claimed {
+                    continue;
+                }
+                let outcome = self.mailer.send(&message).await;
                 match outcome {
                     Ok(()) => {
                         let text = mail::redact_links(&message.body_text);
@@ -97,11 +111,8 @@ impl Jobs {
                         }
                     }
                     Err(reason) => {
-                        let retry_at = (attempts < MAX_ATTEMPTS).then(|| {
-                            // 30 s, 1 min, 2 min, ... up to an hour.
-                            let wait = 30_i64.saturating_mul(1 << attempts.min(7)).min(3_600);
-                            db::now() + time::Duration::seconds(wait)
-                        });
+                        let retry_at = (attempts < MAX_ATTEMPTS)
+                            .then(|| db::now() + time::Duration::seconds(retry_wait(attempts)));
                         tracing::warn!(
                             message = id,
                             attempts,

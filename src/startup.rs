@@ -147,9 +147,13 @@ impl Application {
             mail: mail_wake,
             pages: Arc::clone(&page_cache_handle),
             mail_folder: crate::mail::mail_folder(&settings.database),
+            database: settings.database.clone(),
         });
 
         let documents = web::Data::new(routes::feeds::Documents::default());
+        let client_timeout = settings.client_timeout;
+        let body_deadline = web::Data::new(crate::requests::BodyDeadline(client_timeout));
+        let health_check = web::Data::new(routes::health::LastCheck::default());
 
         let server = HttpServer::new(move || {
             App::new()
@@ -158,11 +162,18 @@ impl Application {
                 .app_data(readership.clone())
                 .app_data(page_cache.clone())
                 .app_data(documents.clone())
+                .app_data(health_check.clone())
+                .app_data(body_deadline.clone())
                 // Listed innermost first: a request meets the security headers, then the request
                 // middleware, then the page cache (which answers anonymous readers), then
                 // compression, then the session (loaded only when the cookie is there), then the
                 // response finishing touches of accounts, then the members' page cache, then the
-                // routes.
+                // checks of its size, speed and encoding (see `requests`), then the routes.
+                // Bodies are limited per address by `requests::check`; this is only the ceiling.
+                .app_data(web::PayloadConfig::new(
+                    crate::requests::EDITOR_BYTES.max(crate::requests::UPLOAD_BYTES),
+                ))
+                .wrap(from_fn(crate::requests::check))
                 .wrap(from_fn(crate::member_cache::serve_members))
                 .wrap(from_fn(crate::auth::visitor::finish_response))
                 .wrap(session_middleware(
@@ -181,9 +192,11 @@ impl Application {
                 .wrap(security_headers(secure))
                 .configure(routes::configure)
         })
-        // Without TCP_NODELAY, a response whose headers and body leave in two writes (every
-        // compressed one) waits for the client's delayed ACK: ~40 ms on Linux.
-        .on_connect(disable_nagle)
+        // No Nagle delay, and stalled clients cut off (see `connections`).
+        .on_connect(move |connection, extensions| {
+            crate::connections::on_connect(connection, extensions, client_timeout)
+        })
+        .client_request_timeout(client_timeout.min(FIRST_HEAD_TIMEOUT))
         .workers(settings.workers)
         // Queries and compression of large bodies run on these threads. A few per worker keep
         // the cores busy; more would only queue on the database pool and grow memory.
@@ -256,14 +269,8 @@ fn session_middleware(
         .build()
 }
 
-/// Turns off Nagle's algorithm on a new connection, so small writes leave at once.
-fn disable_nagle(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
-    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
-        && let Err(error) = stream.set_nodelay(true)
-    {
-        tracing::debug!("cannot set TCP_NODELAY: {error}");
-    }
-}
+/// The longest a client may take to send the head of its first request on a connection.
+pub const FIRST_HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Headers every response carries, whatever produced it.
 pub const SECURITY_HEADERS: &[(&str, &str)] = &[

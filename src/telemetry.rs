@@ -19,12 +19,12 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
 use tracing_subscriber::EnvFilter;
 
 use crate::error::{AppError, ErrorMessage};
 use crate::views::AppState;
-use crate::views::error_page::error_page;
+use crate::views::error_page::{KeptForm, error_page};
 
 /// Sends log lines to standard error, filtered by `RUST_LOG` (default `info`). Lines are gathered
 /// in a buffer and written in batches, at least every [`FLUSH_EVERY`] and whenever the buffer
@@ -145,12 +145,32 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
     let id = RequestId::generate();
+    let connection = req
+        .conn_data::<std::sync::Arc<crate::connections::Connection>>()
+        .cloned();
+    if let Some(connection) = &connection {
+        connection.start();
+    }
     // Handlers' and extractors' errors arrive as responses; only a failure inside the router
     // itself would come back as `Err`, and actix renders that one.
     let mut res = next.call(req).await?.map_into_boxed_body();
 
+    // A write that failed outside a handler (a session saved as the response left) is an outage
+    // of writes too: nothing was saved, and the visitor may try again.
+    if res.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && let Some(problem) = res
+            .response()
+            .error()
+            .and_then(|e| crate::db::health::WriteProblem::in_message(&describe(e)))
+    {
+        let (req, old) = res.into_parts();
+        tracing::warn!(request_id = %id, "a write failed: {}", old.error().map(describe).unwrap_or_default());
+        let retry = crate::error::AppError::WriteUnavailable(problem).error_response();
+        res = ServiceResponse::new(req, retry);
+    }
+
     let status = res.status();
-    if status.is_server_error() {
+    if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
         let cause = res.response().error().map(describe).unwrap_or_default();
         let (method, path) = (res.request().method(), loggable_path(res.request().path()));
         tracing::error!(request_id = %id, %method, %path, status = status.as_u16(), "request failed: {cause}");
@@ -168,6 +188,9 @@ pub async fn request_context(
         status,
         started.elapsed(),
     );
+    if let Some(connection) = connection {
+        res = res.map_body(|_, body| connection.finish(body));
+    }
     Ok(res)
 }
 
@@ -237,7 +260,25 @@ fn with_error_page(res: ServiceResponse<BoxBody>, id: &RequestId) -> ServiceResp
     };
     let custom = old.extensions().get::<ErrorMessage>().cloned();
     let settings = state.cache.last_known();
-    let body = error_page(&state.site, &settings, status, custom.as_ref(), id.as_str());
+    // A form that was not saved (a write failed, or it was too large) is given back.
+    let kept = if matches!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::PAYLOAD_TOO_LARGE
+    ) {
+        req.extensions()
+            .get::<crate::requests::SubmittedForm>()
+            .and_then(|form| KeptForm::new(req.path(), &form.0))
+    } else {
+        None
+    };
+    let body = error_page(
+        &state.site,
+        &settings,
+        status,
+        custom.as_ref(),
+        id.as_str(),
+        kept,
+    );
     let mut page = HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -76,6 +76,9 @@ impl DbSessionStore {
 #[derive(Default)]
 struct Recent {
     sessions: Mutex<HashMap<String, Arc<Loaded>>>,
+    /// When each session's last use was last written (or tried to be): at most once a minute,
+    /// even when writing fails.
+    touched: Mutex<HashMap<String, time::PrimitiveDateTime>>,
 }
 
 struct Loaded {
@@ -85,6 +88,24 @@ struct Loaded {
 }
 
 impl Recent {
+    /// True when the session's last use should be written now: no attempt in the last minute.
+    fn should_touch(&self, hash: &str, now: time::PrimitiveDateTime) -> bool {
+        let Ok(mut touched) = self.touched.lock() else {
+            return false;
+        };
+        if touched.get(hash).is_some_and(|at| now - *at < TOUCH_EVERY) {
+            return false;
+        }
+        if touched.len() >= RECENT_SESSIONS {
+            touched.retain(|_, at| now - *at < TOUCH_EVERY);
+            if touched.len() >= RECENT_SESSIONS {
+                touched.clear();
+            }
+        }
+        touched.insert(hash.to_owned(), now);
+        true
+    }
+
     fn get(&self, hash: &str, writes: u64, now: time::PrimitiveDateTime) -> Option<Arc<Loaded>> {
         let sessions = self.sessions.lock().ok()?;
         sessions
@@ -178,13 +199,19 @@ impl SessionStore for DbSessionStore {
         let Some((row, member, touch)) = found else {
             return Ok(None);
         };
-        if touch {
-            let id = row.id;
-            db::run(&self.pool, move |conn| {
-                Ok(SessionRow::touch(conn, id, db::now())?)
-            })
-            .await
-            .map_err(|error| failed(error.to_string()))?;
+        // The last use is written beside the request, never in its way: when the database cannot
+        // be written (a full disk, the lock held elsewhere), the member reads on regardless.
+        if touch && self.recent.should_touch(&hash, db::now()) {
+            let (id, pool) = (row.id, self.pool.clone());
+            actix_web::rt::spawn(async move {
+                let written = db::run(&pool, move |conn| {
+                    Ok(SessionRow::touch(conn, id, db::now())?)
+                })
+                .await;
+                if let Err(error) = written {
+                    tracing::info!("a session's last use was not written: {error}");
+                }
+            });
         }
         let mut state: HashMap<String, String> =
             serde_json::from_str(&row.state).unwrap_or_default();
@@ -242,14 +269,16 @@ impl SessionStore for DbSessionStore {
     ) -> Result<SessionKey, UpdateError> {
         let hash = super::token_hash(key.as_ref());
         let stored = stored(&state);
-        // A session ended while this request ran stays ended: nothing is written for it.
-        db::run(&self.pool, move |conn| {
+        // A session ended while this request ran stays ended: nothing is written for it. What
+        // changes here (a message shown once, say) is not worth failing a page for: when the
+        // database cannot be written, the page is served all the same.
+        let updated = db::run(&self.pool, move |conn| {
             Ok(SessionRow::update_state(conn, &hash, &stored)?)
         })
-        .await
-        .map_err(|error| {
-            UpdateError::Other(anyhow::anyhow!("cannot update the session: {error}"))
-        })?;
+        .await;
+        if let Err(error) = updated {
+            tracing::info!("a session's state was not written: {error}");
+        }
         Ok(key)
     }
 

@@ -11,6 +11,7 @@ pub mod articles;
 pub mod audit;
 pub mod cache;
 pub mod editing;
+pub mod health;
 pub mod images;
 pub mod outbox;
 #[cfg(test)]
@@ -47,6 +48,7 @@ use crate::error::AppError;
 pub struct DbPool {
     pool: Pool<ConnectionManager<SqliteConnection>>,
     writes: Arc<writes::Writes>,
+    health: Arc<health::WriteHealth>,
 }
 
 impl DbPool {
@@ -62,6 +64,11 @@ impl DbPool {
     pub fn writes(&self) -> &Arc<writes::Writes> {
         &self.writes
     }
+
+    /// Whether writes have been failing lately.
+    pub fn health(&self) -> &health::WriteHealth {
+        &self.health
+    }
 }
 
 impl std::fmt::Debug for DbPool {
@@ -75,7 +82,7 @@ impl std::fmt::Debug for DbPool {
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// How long a connection waits for another writer before SQLite answers "busy".
-const BUSY_TIMEOUT_MS: u32 = 5_000;
+pub(crate) const BUSY_TIMEOUT_MS: u32 = 5_000;
 
 /// Pragmas every pooled connection gets. `busy_timeout` comes first so the others can wait too.
 #[derive(Debug)]
@@ -117,6 +124,7 @@ pub fn open(path: &Path, size: u32) -> anyhow::Result<DbPool> {
     Ok(DbPool {
         pool,
         writes: Arc::default(),
+        health: Arc::default(),
     })
 }
 
@@ -153,6 +161,12 @@ where
         let result = query(&mut conn);
         if before.is_none() || writes::changes_on(&mut conn) != before {
             pool.writes.note();
+            if result.is_ok() {
+                pool.health.succeeded();
+            }
+        }
+        if let Err(AppError::WriteUnavailable(problem)) = &result {
+            pool.health.failed(*problem);
         }
         result
     })

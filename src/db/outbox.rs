@@ -85,6 +85,31 @@ impl Message {
             .first(conn)
     }
 
+    /// Claims a due message for one attempt before it is sent: counts the attempt and moves its
+    /// next attempt `lease` ahead, in one statement, so that however the attempt ends (sent and
+    /// marked, failed, or sent but the mark could not be written) the message goes out at most
+    /// once per claim, and another sender (a second instance) cannot claim it meanwhile. False
+    /// when it was not due any more.
+    pub fn claim(
+        conn: &mut SqliteConnection,
+        id: i32,
+        now: PrimitiveDateTime,
+        lease: time::Duration,
+    ) -> QueryResult<bool> {
+        diesel::update(
+            outbox::table
+                .find(id)
+                .filter(outbox::status.eq(PENDING))
+                .filter(outbox::next_attempt_at.le(now)),
+        )
+        .set((
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::next_attempt_at.eq(now + lease),
+        ))
+        .execute(conn)
+        .map(|rows| rows == 1)
+    }
+
     /// Records that the message went out, keeping `text` and `html` (the bodies with their
     /// one-time links removed) as the record of it. `false` when the message is gone: its member
     /// deleted their account while it was being sent.
@@ -100,14 +125,14 @@ impl Message {
                 outbox::body_text.eq(text),
                 outbox::body_html.eq(html),
                 outbox::sent_at.eq(super::now()),
-                outbox::attempts.eq(outbox::attempts + 1),
                 outbox::last_error.eq(None::<String>),
             ))
             .execute(conn)
             .map(|rows| rows > 0)
     }
 
-    /// Records a failed attempt: tried again at `retry_at`, or marked failed for good when `None`.
+    /// Records a failed attempt (already counted by its claim): tried again at `retry_at`, or
+    /// marked failed for good when `None`.
     pub fn mark_attempt_failed(
         conn: &mut SqliteConnection,
         id: i32,
@@ -118,7 +143,6 @@ impl Message {
         diesel::update(outbox::table.find(id))
             .set((
                 outbox::status.eq(status),
-                outbox::attempts.eq(outbox::attempts + 1),
                 outbox::last_error.eq(error),
                 outbox::next_attempt_at.eq(retry_at.unwrap_or_else(super::now)),
             ))

@@ -19,16 +19,121 @@ struct ErrorPage {
     request_id: String,
     /// Show the request id: only for failures on our side, which someone may report.
     show_request_id: bool,
+    kept: Option<KeptForm>,
+}
+
+/// A form given back on a page that says it was not saved: what was typed, ready to send again
+/// (passwords excepted: they are asked for again, never shown).
+#[derive(Debug, Clone)]
+pub struct KeptForm {
+    pub action: String,
+    pub fields: Vec<KeptField>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeptField {
+    pub name: String,
+    pub label: String,
+    pub value: String,
+    /// `hidden`, `text`, `textarea` or `password`.
+    pub kind: &'static str,
+}
+
+/// Fields a person does not type: sent back as they were, out of sight.
+const TECHNICAL_FIELDS: &[&str] = &[
+    "csrf_token",
+    "intent",
+    "version",
+    "next",
+    "website",
+    "consent",
+    "confirm",
+    "author_id",
+    "category_id",
+    "visibility",
+    "status",
+    "role",
+    "featured",
+    "cover_image_id",
+    "extend",
+];
+
+/// Labels of the fields people type, by name.
+const LABELS: &[(&str, &str)] = &[
+    ("name", "Name"),
+    ("email", "Email address"),
+    ("new_email", "New email address"),
+    ("title", "Title"),
+    ("summary", "Summary"),
+    ("body", "Text"),
+    ("slug", "Address"),
+    ("tags", "Tags"),
+    ("cover_alt", "Cover image description"),
+    ("description", "Description"),
+    ("site_title", "Site title"),
+    ("site_tagline", "Tagline"),
+    ("site_description", "Site description"),
+];
+
+impl KeptForm {
+    /// The form posted to `action` with `body` (`application/x-www-form-urlencoded`).
+    pub fn new(action: &str, body: &[u8]) -> Option<Self> {
+        let pairs = crate::requests::decode_pairs(body).ok()?;
+        let fields: Vec<KeptField> = pairs
+            .into_iter()
+            .map(|(name, value)| {
+                let kind = if name.contains("password") {
+                    "password"
+                } else if TECHNICAL_FIELDS.contains(&name.as_str()) {
+                    "hidden"
+                } else if value.contains('\n') || value.chars().count() > 80 || name == "body" {
+                    "textarea"
+                } else {
+                    "text"
+                };
+                let label = LABELS
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, label)| (*label).to_owned())
+                    .unwrap_or_else(|| humanise(&name));
+                KeptField {
+                    value: if kind == "password" {
+                        String::new()
+                    } else {
+                        value
+                    },
+                    name,
+                    label,
+                    kind,
+                }
+            })
+            .collect();
+        fields.iter().any(|f| f.kind != "hidden").then(|| Self {
+            action: action.to_owned(),
+            fields,
+        })
+    }
+}
+
+/// `new_password_confirm` as "New password confirm".
+fn humanise(name: &str) -> String {
+    let spaced = name.replace(['_', '-'], " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// The page for an error `status`, as HTML, saying `custom` when given instead of the status's
-/// usual words. `request_id` is shown for failures on our side.
+/// usual words. `request_id` is shown for failures on our side; `kept` gives a form back.
 pub fn error_page(
     site: &Site,
     settings: &SiteSettings,
     status: StatusCode,
     custom: Option<&ErrorMessage>,
     request_id: &str,
+    kept: Option<KeptForm>,
 ) -> String {
     let (heading, message) = match status {
         StatusCode::NOT_FOUND => (
@@ -73,10 +178,41 @@ pub fn error_page(
         heading,
         message,
         request_id: request_id.to_owned(),
-        show_request_id: status.is_server_error(),
+        show_request_id: status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE,
+        kept,
     };
     page.render().unwrap_or_else(|error| {
         tracing::error!(request_id, "error page failed to render: {error}");
         format!("<!DOCTYPE html><title>{heading}</title><h1>{heading}</h1>")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_form_shows_what_was_typed_and_never_a_password() {
+        let kept = KeptForm::new(
+            "/account/email",
+            b"csrf_token=t&new_email=ana%40example.com&email_password=hunter22",
+        )
+        .unwrap();
+        let kinds: Vec<(&str, &str, &str)> = kept
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.kind, f.value.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("csrf_token", "hidden", "t"),
+                ("new_email", "text", "ana@example.com"),
+                ("email_password", "password", "")
+            ]
+        );
+        assert_eq!(kept.fields[1].label, "New email address");
+        // A form of nothing but hidden fields has nothing to give back.
+        assert!(KeptForm::new("/logout", b"csrf_token=t").is_none());
+    }
 }

@@ -37,6 +37,8 @@ pub struct AppState {
     pub pages: Arc<crate::page_cache::PageCache>,
     /// Where mail is saved when no SMTP server is configured (see [`crate::mail::mail_folder`]).
     pub mail_folder: std::path::PathBuf,
+    /// The database file, for the health check's probe of the disk beside it.
+    pub database: std::path::PathBuf,
 }
 
 /// Where the site is. Its name, tagline and description are settings (see

@@ -45,8 +45,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         count_views: true,
         trusted_proxies: Default::default(),
         metrics_bind: None,
+        client_timeout: std::time::Duration::from_secs(20),
     };
     adjust(&mut settings);
+    let database = settings.database.clone();
     let app = Application::build(settings).await.unwrap();
     let origin = format!("http://{}", app.address());
     let page_cache = app.page_cache();
@@ -57,7 +59,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         database,
         page_cache,
         writes,
-        client: awc::Client::builder().disable_redirects().finish(),
+        client: awc::Client::builder()
+            .disable_redirects()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish(),
         _dir: dir,
     }
 }

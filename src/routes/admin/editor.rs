@@ -24,7 +24,8 @@ use crate::views::{AppState, Layout};
 
 const TITLE_MAX: usize = 200;
 const SUMMARY_MAX: usize = 400;
-const BODY_MAX: usize = 200_000;
+/// The longest article text, in characters (any alphabet).
+pub const BODY_MAX: usize = 200_000;
 const TAGS_MAX: usize = 20;
 
 /// The form's values as typed, kept when the form comes back.
@@ -176,7 +177,7 @@ fn check(values: &Values, choices: &Choices, errors: &mut FieldErrors) -> Option
     let body = values.body.replace("\r\n", "\n");
     if body.trim().is_empty() {
         errors.add("body", "Write the article's text, in Markdown.");
-    } else if body.len() > BODY_MAX {
+    } else if body.chars().count() > BODY_MAX {
         errors.add("body", "The text is too long (at most 200,000 characters).");
     }
     let category_id = match values.category_id.trim() {
