@@ -244,23 +244,174 @@ impl LocalCache {
     }
 }
 
-/// The cache key of a request, or `None` when the request must not be cached.
+/// Query parameters a cached page can depend on; any other is ignored by every cacheable page, so
+/// `/?x=1`, `/?x=2`, ... are one entry, not a render each.
+const PAGE_PARAMETERS: &[&str] = &["page", "q"];
+
+/// The cache key of a request, or `None` when the request must not be cached. Only what a page
+/// can depend on is in it: the path, the page parameters, and whether the browser takes gzip (an
+/// `Accept-Encoding` no browser sends is one of those two, not an entry of its own).
 fn key_for(req: &ServiceRequest) -> Option<String> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return None;
     }
-    if crate::auth::visitor::has_session_cookie(req)
-        || req.headers().contains_key(header::AUTHORIZATION)
-    {
+    if req.headers().contains_key(header::AUTHORIZATION) {
         return None;
     }
-    let encoding = req
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let key = format!("{}?{}\n{encoding}", req.path(), req.query_string());
+    let encoding = if crate::compression::accepts_gzip(req.headers()) {
+        "gzip"
+    } else {
+        ""
+    };
+    let query: Vec<&str> = req
+        .query_string()
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or("");
+            PAGE_PARAMETERS.contains(&name)
+        })
+        .collect();
+    let key = format!("{}?{}\n{encoding}", req.path(), query.join("&"));
     (key.len() <= MAX_KEY_BYTES).then_some(key)
+}
+
+/// The session cookie a request carries, as the cache sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionCookie {
+    /// None: an anonymous reader.
+    Absent,
+    /// A live session: a member, who never gets a cached page.
+    Live,
+    /// One whose session ended (logged out, expired), or one that is not ours at all: an
+    /// anonymous reader, whose browser is told to forget it.
+    Dead,
+}
+
+/// Verdicts on session cookies, by the cookie's value, with the database's write count they were
+/// reached at: a member's following requests cost a lookup, not a decryption and a read.
+type Verdicts = HashMap<String, (u64, bool)>;
+
+thread_local! {
+    static VERDICTS: RefCell<Verdicts> = RefCell::new(HashMap::new());
+}
+
+/// Verdicts kept per worker at most.
+const MAX_VERDICTS: usize = 4096;
+
+/// What the session cookie of `req` is (see [`SessionCookie`]).
+fn session_cookie(req: &ServiceRequest) -> SessionCookie {
+    let Some((name, value)) = session_cookie_value(req) else {
+        return SessionCookie::Absent;
+    };
+    let (Some(auth), Some(state)) = (
+        req.app_data::<web::Data<crate::auth::Auth>>(),
+        req.app_data::<web::Data<crate::views::AppState>>(),
+    ) else {
+        return SessionCookie::Live;
+    };
+    let writes = state.pool.writes().count();
+    let known = VERDICTS.with(|v| {
+        v.borrow()
+            .get(&value)
+            .filter(|(at, _)| *at == writes)
+            .map(|(_, live)| *live)
+    });
+    let live = known.unwrap_or_else(|| {
+        let live = is_live(auth, &state.database, &name, &value);
+        VERDICTS.with(|v| {
+            let mut verdicts = v.borrow_mut();
+            if verdicts.len() >= MAX_VERDICTS {
+                verdicts.clear();
+            }
+            verdicts.insert(value, (writes, live));
+        });
+        live
+    });
+    if live {
+        SessionCookie::Live
+    } else {
+        SessionCookie::Dead
+    }
+}
+
+/// The session key a cookie of ours holds (its content decrypts with the site's key).
+fn session_key(auth: &crate::auth::Auth, name: &str, value: &str) -> Option<String> {
+    // As browsers send it: percent-encoded, as actix-web reads it for the session.
+    let cookie = actix_web::cookie::Cookie::parse_encoded(format!("{name}={value}")).ok()?;
+    let mut jar = actix_web::cookie::CookieJar::new();
+    jar.add_original(cookie.into_owned());
+    jar.private(auth.secrets.cookie_key())
+        .get(name)
+        .map(|c| c.value().to_owned())
+}
+
+/// True when the cookie names a session that has not ended; in doubt (the database busy), true.
+fn is_live(auth: &crate::auth::Auth, database: &Path, name: &str, value: &str) -> bool {
+    let Some(key) = session_key(auth, name, value) else {
+        return false;
+    };
+    let hash = crate::auth::token_hash(&key);
+    crate::db::worker::read_here(database, |conn| {
+        crate::db::sessions::SessionRow::exists(conn, &hash, crate::db::now())
+    })
+    .is_none_or(|found| found.unwrap_or(true))
+}
+
+/// The name and value of the session cookie in the request's `Cookie` headers, read without
+/// actix-web's parsing (which would keep the cookie for the handlers after it is taken out).
+fn session_cookie_value(req: &ServiceRequest) -> Option<(String, String)> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| {
+            *name == crate::auth::session_store::COOKIE
+                || *name == crate::auth::session_store::SECURE_COOKIE
+        })
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+}
+
+/// Takes the session cookie out of the request: what follows serves it as an anonymous reader.
+fn drop_session_cookie(req: &mut ServiceRequest) {
+    let kept: Vec<String> = req
+        .headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or("");
+            !pair.is_empty()
+                && name != crate::auth::session_store::COOKIE
+                && name != crate::auth::session_store::SECURE_COOKIE
+        })
+        .map(str::to_owned)
+        .collect();
+    let headers = req.headers_mut();
+    headers.remove(header::COOKIE);
+    if !kept.is_empty()
+        && let Ok(value) = header::HeaderValue::from_str(&kept.join("; "))
+    {
+        headers.insert(header::COOKIE, value);
+    }
+}
+
+/// Tells the browser to forget a session cookie whose session ended.
+fn forget_cookie(res: &mut HttpResponse, req: &ServiceRequest) {
+    let Some((name, _)) = session_cookie_value(req) else {
+        return;
+    };
+    let secure = name == crate::auth::session_store::SECURE_COOKIE;
+    let mut cookie = actix_web::cookie::Cookie::new(name, "");
+    cookie.set_path("/");
+    cookie.set_http_only(true);
+    cookie.set_secure(secure);
+    cookie.set_same_site(actix_web::cookie::SameSite::Lax);
+    cookie.make_removal();
+    if let Ok(value) = header::HeaderValue::from_str(&cookie.to_string()) {
+        res.headers_mut().append(header::SET_COOKIE, value);
+    }
 }
 
 /// Headers a cached response keeps; per-request ones (date, request id) are added afresh.
@@ -274,6 +425,32 @@ const KEPT_HEADERS: &[header::HeaderName] = &[
 
 /// The middleware; see the module documentation.
 pub async fn serve_cached(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    // A cookie whose session ended, or that is not ours, is taken out: its reader is served as
+    // anyone else is (from the cache), and told to forget it.
+    let dead = match session_cookie(&req) {
+        SessionCookie::Live => return Ok(next.call(req).await?.map_into_boxed_body()),
+        SessionCookie::Dead => true,
+        SessionCookie::Absent => false,
+    };
+    let forgotten = dead.then(|| {
+        let mut removal = HttpResponse::Ok().finish();
+        forget_cookie(&mut removal, &req);
+        drop_session_cookie(&mut req);
+        removal.headers().get(header::SET_COOKIE).cloned()
+    });
+    let mut res = serve_anonymous(req, next).await?;
+    if let Some(Some(removal)) = forgotten {
+        res.headers_mut().append(header::SET_COOKIE, removal);
+    }
+    Ok(res)
+}
+
+/// Serves a request of an anonymous reader: from the cache, or rendered (once, however many ask
+/// at once) and kept.
+async fn serve_anonymous(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
@@ -397,28 +574,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn anonymous_reads_are_keyed_by_path_query_and_encoding() {
+    fn anonymous_reads_are_keyed_by_path_page_parameters_and_gzip() {
         let req = TestRequest::get()
             .uri("/articles?page=2")
-            .insert_header((header::ACCEPT_ENCODING, "gzip"))
+            .insert_header((header::ACCEPT_ENCODING, "gzip, deflate, br"))
             .to_srv_request();
         assert_eq!(key_for(&req).as_deref(), Some("/articles?page=2\ngzip"));
+        // Parameters no page reads and encodings no browser sends make no entries of their own.
+        let odd = TestRequest::get()
+            .uri("/articles?utm=x&page=2&junk=1")
+            .insert_header((header::ACCEPT_ENCODING, "gzip;q=1, made-up-9f3a"))
+            .to_srv_request();
+        assert_eq!(key_for(&odd), key_for(&req));
+        let plain = TestRequest::get()
+            .uri("/")
+            .insert_header((header::ACCEPT_ENCODING, "zz-random-41"))
+            .to_srv_request();
+        assert_eq!(key_for(&plain).as_deref(), Some("/?\n"));
     }
 
     #[test]
-    fn members_and_writes_are_never_cached_but_other_cookies_change_nothing() {
-        let member = TestRequest::get()
-            .uri("/")
-            .insert_header((header::COOKIE, "guidepost_session=abc"))
-            .to_srv_request();
-        assert!(key_for(&member).is_none());
+    fn writes_are_never_cached_and_other_cookies_change_nothing() {
         let visitor = TestRequest::get()
             .uri("/")
             .insert_header((header::COOKIE, "guidepost_csrf=abc; theme=dark"))
             .to_srv_request();
         assert!(key_for(&visitor).is_some());
+        assert_eq!(session_cookie(&visitor), SessionCookie::Absent);
         let post = TestRequest::post().uri("/").to_srv_request();
         assert!(key_for(&post).is_none());
+    }
+
+    #[test]
+    fn taking_the_session_cookie_out_keeps_the_others() {
+        let mut req = TestRequest::get()
+            .uri("/")
+            .insert_header((
+                header::COOKIE,
+                "guidepost_csrf=abc; guidepost_session=dead; theme=dark",
+            ))
+            .to_srv_request();
+        drop_session_cookie(&mut req);
+        assert_eq!(
+            req.headers().get(header::COOKIE).unwrap(),
+            "guidepost_csrf=abc; theme=dark"
+        );
     }
 
     #[test]

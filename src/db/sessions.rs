@@ -67,6 +67,20 @@ impl SessionRow {
             .optional()
     }
 
+    /// True when a session with this key hash exists and has not passed its absolute end.
+    pub fn exists(
+        conn: &mut SqliteConnection,
+        key_hash: &str,
+        now: PrimitiveDateTime,
+    ) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            sessions::table
+                .filter(sessions::key_hash.eq(key_hash))
+                .filter(sessions::expires_at.gt(now)),
+        ))
+        .get_result(conn)
+    }
+
     pub fn insert(
         conn: &mut SqliteConnection,
         key_hash: &str,

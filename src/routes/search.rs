@@ -34,6 +34,11 @@ pub async fn search(
     visitor: Visitor,
 ) -> Result<HttpResponse, AppError> {
     let query = SearchQuery::parse(&query_param(&req, "q").unwrap_or_default());
+    // Reached only when the page cache had no answer: a search costs real work, so a client
+    // searching faster than a person would is refused.
+    if !query.is_empty() {
+        super::account::flood_check(&state.auth.floods.search, &state.auth.clients.key(&req))?;
+    }
     let page = page_number(&req);
     let searched = !query.is_empty();
     let text = query.text().to_owned();

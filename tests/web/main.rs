@@ -12,6 +12,7 @@ mod admin;
 mod browser;
 mod cli;
 mod content;
+mod floods;
 mod helpers;
 mod http;
 mod mail;
