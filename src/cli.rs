@@ -1,5 +1,5 @@
-//! What each subcommand does: serve (the default, until SIGINT or SIGTERM), migrate, import, and
-//! the account commands (`users list`, `users set-password`).
+//! What each subcommand does: serve (the default, until SIGINT or SIGTERM), migrate, import,
+//! backup and restore, and the account commands (`users list`, `users set-password`, ...).
 
 use std::io::{BufRead, IsTerminal};
 
@@ -60,9 +60,42 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{} file(s) could not be imported", report.failed.len())
             }
         }
+        Command::Backup { file } => {
+            let mut last = std::time::Instant::now();
+            let report = crate::backup::backup(&settings.database, &file, |done, total| {
+                if last.elapsed() >= std::time::Duration::from_secs(1) {
+                    last = std::time::Instant::now();
+                    eprintln!("  {} of {} copied", megabytes(done), megabytes(total));
+                }
+            })?;
+            println!(
+                "Backed up {} to {} in {:.1} s; the copy passed SQLite's integrity check.",
+                megabytes(report.bytes),
+                file.display(),
+                report.took.as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let kept = crate::backup::restore(&settings.database, &file)?;
+            println!(
+                "Restored {} to {}.",
+                file.display(),
+                settings.database.display()
+            );
+            if let Some(kept) = kept {
+                println!("The database it replaced was kept as {}.", kept.display());
+            }
+            Ok(())
+        }
         Command::Users { command } => users(&settings, command),
         Command::CreateAdmin { email, name } => create_admin(&settings, &email, &name),
     }
+}
+
+/// "12.3 MB".
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
 
 fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {

@@ -147,6 +147,17 @@ pub enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Copy the live database to FILE (a checked, consistent copy; the server may keep running).
+    Backup {
+        /// Where the copy goes; it must not exist yet.
+        file: PathBuf,
+    },
+    /// Replace the database with the backup FILE (checked first; the server must be stopped).
+    /// The replaced database is kept beside it.
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
+    },
     /// Manage accounts.
     Users {
         #[command(subcommand)]

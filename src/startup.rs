@@ -29,6 +29,8 @@ const BLOCKING_THREADS_PER_WORKER: usize = 4;
 
 /// A built, bound application, ready to run.
 pub struct Application {
+    /// Held while the server runs, so a restore cannot replace the database under it.
+    _lock: crate::backup::ServerLock,
     address: SocketAddr,
     base_url: BaseUrl,
     page_cache: Arc<PageCache>,
@@ -43,6 +45,12 @@ impl Application {
             .clamp(4, 32);
         let database = settings.database.clone();
         let demo_content = settings.demo_content;
+        if let Some(folder) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).with_context(|| {
+                format!("cannot create the database folder {}", folder.display())
+            })?;
+        }
+        let lock = crate::backup::ServerLock::shared(&database)?;
         let pool = web::block(move || -> anyhow::Result<db::DbPool> {
             let pool = db::open(&database, pool_size)?;
             if demo_content {
@@ -209,6 +217,7 @@ impl Application {
         .run();
 
         Ok(Self {
+            _lock: lock,
             address,
             base_url,
             page_cache: page_cache_handle,
