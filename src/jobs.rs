@@ -111,10 +111,11 @@ impl Jobs {
                         }
                     }
                     Err(reason) => {
+                        crate::metrics::outbox_failure();
                         let retry_at = (attempts < MAX_ATTEMPTS)
                             .then(|| db::now() + time::Duration::seconds(retry_wait(attempts)));
                         tracing::warn!(
-                            message = id,
+                            mail = id,
                             attempts,
                             "a message could not be sent{}: {reason}",
                             if retry_at.is_some() {

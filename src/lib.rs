@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod limits;
 pub mod mail;
 pub mod member_cache;
+pub mod metrics;
 pub mod page_cache;
 pub mod readership;
 pub mod requests;

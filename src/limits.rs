@@ -192,10 +192,10 @@ pub struct Floods {
 impl Default for Floods {
     fn default() -> Self {
         Self {
-            search: RateLimiter::new(20, 60),
-            login: RateLimiter::new(30, 30),
-            signup: RateLimiter::new(10, 10),
-            reset: RateLimiter::new(10, 10),
+            search: RateLimiter::new("flood_search", 20, 60),
+            login: RateLimiter::new("flood_login", 30, 30),
+            signup: RateLimiter::new("flood_signup", 10, 10),
+            reset: RateLimiter::new("flood_reset", 10, 10),
         }
     }
 }
@@ -203,6 +203,7 @@ impl Default for Floods {
 /// A token bucket per client.
 #[derive(Debug)]
 pub struct RateLimiter {
+    name: &'static str,
     burst: f64,
     per_second: f64,
     buckets: Mutex<HashMap<String, Bucket>>,
@@ -218,12 +219,18 @@ struct Bucket {
 const MAX_CLIENTS: usize = 65_536;
 
 impl RateLimiter {
-    pub fn new(burst: u32, per_minute: u32) -> Self {
+    /// A limiter called `name` (in metrics) of `burst` requests refilled at `per_minute`.
+    pub fn new(name: &'static str, burst: u32, per_minute: u32) -> Self {
         Self {
+            name,
             burst: f64::from(burst.max(1)),
             per_second: f64::from(per_minute.max(1)) / 60.0,
             buckets: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
     }
 
     /// Takes one request for `client`; `Err` says how many seconds until one is allowed.
@@ -268,7 +275,7 @@ mod tests {
 
     #[test]
     fn a_burst_passes_then_requests_wait_for_the_refill() {
-        let limiter = RateLimiter::new(3, 60);
+        let limiter = RateLimiter::new("test", 3, 60);
         let start = Instant::now();
         for _ in 0..3 {
             assert_eq!(limiter.take_at("a", start), Ok(()));

@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = guidepost::config::Cli::parse();
-    let log = guidepost::telemetry::init();
+    let log = guidepost::telemetry::init(cli.log_format == "json");
     let result = guidepost::cli::run(cli);
     // Write out buffered log lines before the final word, so they stay in order.
     drop(log);

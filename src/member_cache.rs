@@ -228,6 +228,7 @@ pub async fn serve_members(
         }
         Some(res.body(body.0))
     });
+    crate::metrics::cache("member", hit.is_some());
     if let Some(response) = hit {
         return Ok(req.into_response(response));
     }

@@ -474,6 +474,7 @@ async fn serve_anonymous(
             .filter(|e| e.generation == generation)
             .cloned()
     });
+    crate::metrics::cache("page", cached.is_some());
     if let Some(entry) = cached {
         let response = respond_from(&req, &entry);
         return Ok(req.into_response(response));

@@ -36,6 +36,8 @@ pub struct Application {
     page_cache: Arc<PageCache>,
     writes: Arc<crate::db::writes::Writes>,
     server: Server,
+    /// The metrics server, on its own address, when metrics are on.
+    metrics: Option<(SocketAddr, Server)>,
 }
 
 impl Application {
@@ -130,6 +132,7 @@ impl Application {
             .run(),
         );
         let session_key = secrets.cookie_key().clone();
+        let metrics_pool = pool.clone();
         let session_pool = pool.clone();
         let session_cache = Arc::clone(&cache);
         let session_database = settings.database.clone();
@@ -216,6 +219,11 @@ impl Application {
         .context("cannot start the HTTP server")?
         .run();
 
+        let metrics = match settings.metrics_bind {
+            Some(bind) => Some(metrics_server(bind, metrics_pool)?),
+            None => None,
+        };
+
         Ok(Self {
             _lock: lock,
             address,
@@ -223,6 +231,7 @@ impl Application {
             page_cache: page_cache_handle,
             writes,
             server,
+            metrics,
         })
     }
 
@@ -245,14 +254,67 @@ impl Application {
         Arc::clone(&self.page_cache)
     }
 
-    /// Serves until [`ServerHandle::stop`] is called through [`Self::handle`].
+    /// The address `/metrics` is served on, when metrics are on.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(address, _)| *address)
+    }
+
+    /// Serves until [`ServerHandle::stop`] is called through [`Self::handle`]; the metrics server,
+    /// if any, stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            handle
+        });
+        let served = self.server.await;
+        if let Some(handle) = metrics {
+            handle.stop(true).await;
+        }
+        served
     }
 
     /// A handle that stops the server, gracefully or not.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
+    }
+}
+
+/// The server of `/metrics`, on its own address with one worker: the outbox's backlog is read
+/// when it is scraped, everything else is counted as it happens (see [`crate::metrics`]).
+fn metrics_server(bind: SocketAddr, pool: db::DbPool) -> anyhow::Result<(SocketAddr, Server)> {
+    crate::metrics::enable();
+    let listener =
+        TcpListener::bind(bind).with_context(|| format!("cannot listen for metrics on {bind}"))?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the metrics address")?;
+    let pool = web::Data::new(pool);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(pool.clone())
+            .route("/metrics", web::get().to(serve_metrics))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .context("cannot start the metrics server")?
+    .run();
+    tracing::info!("metrics are served at http://{address}/metrics");
+    Ok((address, server))
+}
+
+async fn serve_metrics(pool: web::Data<db::DbPool>) -> actix_web::HttpResponse {
+    let backlog = db::run(&pool, |conn| Ok(crate::db::outbox::Message::backlog(conn)?)).await;
+    match backlog {
+        Ok((pending, failed)) => crate::metrics::outbox(pending, failed),
+        Err(error) => tracing::warn!("metrics cannot read the outbox: {error}"),
+    }
+    match crate::metrics::render() {
+        Ok(text) => actix_web::HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(text),
+        Err(_) => actix_web::HttpResponse::InternalServerError().finish(),
     }
 }
 

@@ -26,21 +26,33 @@ use crate::error::{AppError, ErrorMessage};
 use crate::views::AppState;
 use crate::views::error_page::{KeptForm, error_page};
 
-/// Sends log lines to standard error, filtered by `RUST_LOG` (default `info`). Lines are gathered
-/// in a buffer and written in batches, at least every [`FLUSH_EVERY`] and whenever the buffer
-/// fills, so a request costs a memory copy rather than a system call. Keep the returned guard alive
-/// until exit: dropping it writes what is still buffered.
+/// Sends log lines to standard error, filtered by `RUST_LOG` (default `info`): as text, or with
+/// `json` as one JSON object a line for log collectors. Lines are gathered in a buffer and written
+/// in batches, at least every [`FLUSH_EVERY`] and whenever the buffer fills, so a request costs a
+/// memory copy rather than a system call. Keep the returned guard alive until exit: dropping it
+/// writes what is still buffered.
 #[must_use = "dropping the guard flushes the log"]
-pub fn init() -> LogGuard {
+pub fn init(json: bool) -> LogGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // A second call (as in tests) leaves the first subscriber in place.
-    let installed = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| BufferedStderr)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init()
-        .is_ok();
+        .with_target(false);
+    let installed = if json {
+        JSON.store(true, Ordering::Relaxed);
+        builder
+            .json()
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init()
+            .is_ok()
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
+            .is_ok()
+    };
     if installed {
         let flusher = std::thread::Builder::new()
             .name("log-flush".to_owned())
@@ -69,6 +81,8 @@ static LOG_BUFFER: LazyLock<Mutex<BufWriter<Stderr>>> = LazyLock::new(|| {
     ))
 });
 static UNBUFFERED: AtomicBool = AtomicBool::new(false);
+/// True when log lines are JSON objects.
+static JSON: AtomicBool = AtomicBool::new(false);
 
 fn flush_log() {
     if let Ok(mut buffer) = LOG_BUFFER.lock() {
@@ -181,12 +195,14 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {
         res.headers_mut().insert(X_REQUEST_ID, value);
     }
+    let took = started.elapsed();
+    crate::metrics::request(res.request().path(), status.as_u16(), took.as_secs_f64());
     access_log(
         &id,
         res.request().method(),
         &loggable_path(res.request().path()),
         status,
-        started.elapsed(),
+        took,
     );
     if let Some(connection) = connection {
         res = res.map_body(|_, body| connection.finish(body));
@@ -209,10 +225,8 @@ fn access_log(
         return;
     }
     let now = time::OffsetDateTime::now_utc();
-    let mut line = String::with_capacity(160 + path.len());
-    let _ = writeln!(
-        line,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z  INFO request request_id={id} method={method} path={path} status={} latency_us={}",
+    let timestamp = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
         now.year(),
         u8::from(now.month()),
         now.day(),
@@ -220,9 +234,31 @@ fn access_log(
         now.minute(),
         now.second(),
         now.microsecond(),
-        status.as_u16(),
-        latency.as_micros(),
     );
+    let mut line = String::with_capacity(160 + path.len());
+    if JSON.load(Ordering::Relaxed) {
+        // The shape tracing's JSON lines have, so a collector reads both alike.
+        let object = serde_json::json!({
+            "timestamp": timestamp,
+            "level": "INFO",
+            "fields": {
+                "message": "request",
+                "request_id": id.as_str(),
+                "method": method.as_str(),
+                "path": path,
+                "status": status.as_u16(),
+                "latency_us": u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+            },
+        });
+        let _ = writeln!(line, "{object}");
+    } else {
+        let _ = writeln!(
+            line,
+            "{timestamp}  INFO request request_id={id} method={method} path={path} status={} latency_us={}",
+            status.as_u16(),
+            latency.as_micros(),
+        );
+    }
     let _ = BufferedStderr.write_all(line.as_bytes());
 }
 

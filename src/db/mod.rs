@@ -155,8 +155,10 @@ where
     T: Send + 'static,
 {
     let pool = pool.clone();
+    let asked = std::time::Instant::now();
     web::block(move || {
         let mut conn = pool.get()?;
+        crate::metrics::database_wait(asked.elapsed().as_secs_f64());
         let before = writes::changes_on(&mut conn);
         let result = query(&mut conn);
         if before.is_none() || writes::changes_on(&mut conn) != before {
@@ -167,6 +169,7 @@ where
         }
         if let Err(AppError::WriteUnavailable(problem)) = &result {
             pool.health.failed(*problem);
+            crate::metrics::write_failure(*problem);
         }
         result
     })

@@ -163,6 +163,17 @@ impl Message {
         .map(drop)
     }
 
+    /// How many messages wait to go out, and how many were given up.
+    pub fn backlog(conn: &mut SqliteConnection) -> QueryResult<(i64, i64)> {
+        let count = |status: &str, conn: &mut SqliteConnection| {
+            outbox::table
+                .filter(outbox::status.eq(status.to_owned()))
+                .count()
+                .get_result::<i64>(conn)
+        };
+        Ok((count(PENDING, conn)?, count(FAILED, conn)?))
+    }
+
     /// Every message sent, or to be sent, to a member.
     pub fn for_user(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<Self>> {
         outbox::table

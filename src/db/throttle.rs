@@ -127,6 +127,7 @@ pub fn reserve(
                 _ => None,
             };
             if let Some(free_at) = free_at.filter(|at| *at > now) {
+                crate::metrics::refusal(check.bucket);
                 return Ok(Err(Refused {
                     retry_after: free_at - now,
                     bucket: check.bucket,

@@ -86,7 +86,7 @@ impl Mailer {
                 .await
                 .is_err()
             {
-                tracing::warn!(message = id, "cannot remove the saved copy of a message");
+                tracing::warn!(mail = id, "cannot remove the saved copy of a message");
             }
         }
     }
@@ -117,7 +117,10 @@ impl Mailer {
             Self::Smtp { transport, from } => {
                 let email = build(from, message)?;
                 transport.send(email).await.map(drop).map_err(|error| {
-                    format!("the SMTP server refused or could not be reached: {error}")
+                    // A server's refusal may quote the address: it is kept and logged without it.
+                    redact_addresses(&format!(
+                        "the SMTP server refused or could not be reached: {error}"
+                    ))
                 })
             }
         }
@@ -233,9 +236,54 @@ pub fn redact_links(text: &str) -> String {
     out
 }
 
+/// `text` with every email address replaced by `[address]`, for what goes to the log.
+pub fn redact_addresses(text: &str) -> String {
+    let local = |c: char| c.is_alphanumeric() || "._%+-'".contains(c);
+    let domain = |c: char| c.is_alphanumeric() || ".-".contains(c);
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '@' {
+            let start = out
+                .char_indices()
+                .rev()
+                .take_while(|(_, c)| local(*c))
+                .last()
+                .map(|(at, _)| at);
+            let end = chars[i + 1..].iter().take_while(|c| domain(**c)).count();
+            let host: String = chars[i + 1..i + 1 + end].iter().collect();
+            if let Some(start) = start
+                && host.contains('.')
+            {
+                out.truncate(start);
+                out.push_str("[address]");
+                i += 1 + end;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::redact_links;
+    use super::{redact_addresses, redact_links};
+
+    #[test]
+    fn addresses_are_taken_out_of_what_is_logged() {
+        assert_eq!(
+            redact_addresses("550 5.1.1 <ana.silva+x@example.com>: no such user"),
+            "550 5.1.1 <[address]>: no such user"
+        );
+        assert_eq!(redact_addresses("no address @ all"), "no address @ all");
+        assert_eq!(
+            redact_addresses("a@b.c and d@e.f"),
+            "[address] and [address]"
+        );
+    }
 
     #[test]
     fn tokens_in_links_are_removed_and_the_rest_kept() {

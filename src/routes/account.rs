@@ -41,6 +41,7 @@ pub async fn settings(state: &AppState) -> Result<SiteSettings, AppError> {
 /// person would (see [`limits::Floods`]).
 pub fn flood_check(limiter: &limits::RateLimiter, client: &str) -> Result<(), AppError> {
     limiter.take(client).map_err(|seconds| {
+        crate::metrics::refusal(limiter.name());
         AppError::too_many(
             "You are sending these requests faster than a person would.",
             seconds,
@@ -340,6 +341,7 @@ pub async fn confirm(
     match made {
         Ok((member, next)) => {
             tracing::info!(member = member.id, "a member signed up");
+            crate::metrics::signup();
             start_session(&visitor, &member, &req)?;
             let location = if next.is_empty() {
                 "/welcome".to_owned()
@@ -516,6 +518,7 @@ pub async fn login(
         }
         _ => {
             tracing::info!("a log-in failed");
+            crate::metrics::login_failure();
             page.problem = Some("That email address and password do not match an account.");
             return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
         }

@@ -17,7 +17,9 @@ mod browser;
 mod crash;
 #[path = "../web/helpers.rs"]
 mod helpers;
+mod logs;
 #[path = "../web/mime.rs"]
 mod mime;
 mod proxy;
+mod reader;
 mod server;

@@ -36,6 +36,11 @@ pub struct Server {
 impl Server {
     /// Starts the server on `database` with `args`, and waits until it answers.
     pub fn start(database: &Path, port: u16, args: &[&str]) -> Self {
+        Self::start_with_env(database, port, args, &[])
+    }
+
+    /// As [`Self::start`], with environment variables.
+    pub fn start_with_env(database: &Path, port: u16, args: &[&str], env: &[(&str, &str)]) -> Self {
         let log = database.with_extension(format!("{port}.log"));
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -47,6 +52,7 @@ impl Server {
             .arg(database)
             .args(["--bcrypt-cost", "4"])
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub database: PathBuf,
     pub page_cache: Arc<PageCache>,
     pub writes: Arc<guidepost::db::writes::Writes>,
+    /// `http://127.0.0.1:PORT/metrics`, when the settings asked for metrics.
+    pub metrics: Option<String>,
     client: awc::Client,
     _dir: tempfile::TempDir,
 }
@@ -53,12 +55,16 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let origin = format!("http://{}", app.address());
     let page_cache = app.page_cache();
     let writes = app.writes();
+    let metrics = app
+        .metrics_address()
+        .map(|address| format!("http://{address}/metrics"));
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         origin,
         database,
         page_cache,
         writes,
+        metrics,
         client: awc::Client::builder()
             .disable_redirects()
             .timeout(std::time::Duration::from_secs(30))

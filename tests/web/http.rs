@@ -239,3 +239,35 @@ async fn a_failure_on_our_side_shows_a_generic_page_with_a_reference_and_no_deta
     }
     assert_eq!(page.header("cache-control"), Some("no-store"));
 }
+
+#[actix_web::test]
+async fn metrics_are_served_on_their_own_address_and_never_on_the_public_one() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.metrics_bind = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    app.get("/").await;
+    app.get("/").await;
+    assert_eq!(app.get("/metrics").await.status, StatusCode::NOT_FOUND);
+    let url = app.metrics.clone().unwrap();
+    let mut response = app.client().get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = String::from_utf8(response.body().await.unwrap().to_vec()).unwrap();
+    for name in [
+        "guidepost_http_requests_total{route=\"home\",status=\"200\"}",
+        "guidepost_cache_lookups_total{cache=\"page\",outcome=\"hit\"}",
+        "guidepost_outbox_messages{status=\"pending\"}",
+        "# TYPE guidepost_http_request_duration_seconds histogram",
+    ] {
+        assert!(text.contains(name), "{name}");
+    }
+}
