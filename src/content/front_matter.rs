@@ -291,4 +291,31 @@ mod tests {
         );
         assert!(ArticleSource::parse("no front matter").is_err());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        proptest! {
+            #[test]
+            fn any_file_parses_or_is_refused_with_a_reason(
+                head in proptest::collection::vec(
+                    "(title|summary|author|published|updated|visibility|status|featured|slug|category|tags|x): ?\\PC{0,40}",
+                    0..10,
+                ),
+                body in "\\PC{0,200}",
+                fence in prop_oneof![Just("---\n"), Just(""), Just("--- \n"), Just("---\r\n")],
+            ) {
+                let text = format!("{fence}{}\n---\n{body}", head.join("\n"));
+                match ArticleSource::parse(&text) {
+                    Ok(article) => {
+                        prop_assert!(!article.title.trim().is_empty());
+                        prop_assert!(article.slug.as_str().len() <= crate::domain::Slug::MAX_LEN);
+                    }
+                    Err(error) => prop_assert!(!error.to_string().is_empty()),
+                }
+            }
+        }
+    }
 }

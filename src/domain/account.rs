@@ -216,4 +216,41 @@ mod tests {
         let password = NewPassword::parse("a secret phrase").unwrap();
         assert!(!format!("{password:?}").contains("secret"));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        proptest! {
+            #[test]
+            fn an_address_is_refused_in_a_sentence_or_normalised_for_good(raw in "\\PC{0,80}|[A-Za-z0-9._+-]{1,20}@[A-Za-z0-9-]{1,10}\\.[A-Za-z]{2,5}") {
+                match Email::parse(&raw) {
+                    Ok(email) => {
+                        let text = email.as_str();
+                        prop_assert_eq!(text, raw.trim().to_lowercase());
+                        prop_assert!(text.len() <= Email::MAX_BYTES);
+                        prop_assert_eq!(text.matches('@').count(), 1);
+                        prop_assert!(!text.chars().any(|c| c.is_whitespace() || c.is_control()));
+                        // Normalising twice changes nothing: one address, one account.
+                        prop_assert_eq!(Email::parse(text), Ok(email.clone()));
+                        prop_assert_eq!(Email::parse(&format!("  {}  ", text.to_uppercase())), Ok(email.clone()));
+                    }
+                    Err(message) => prop_assert!(message.ends_with('.')),
+                }
+            }
+
+            #[test]
+            fn a_name_is_refused_in_a_sentence_or_kept_trimmed(raw in "\\PC{0,120}|[\\x00-\\x1f ]{0,5}") {
+                match DisplayName::parse(&raw) {
+                    Ok(name) => {
+                        prop_assert_eq!(name.as_str(), raw.trim());
+                        prop_assert!(name.as_str().chars().count() <= DisplayName::MAX_CHARS);
+                        prop_assert!(!name.as_str().chars().any(char::is_control));
+                    }
+                    Err(message) => prop_assert!(message.ends_with('.')),
+                }
+            }
+        }
+    }
 }

@@ -386,4 +386,79 @@ mod tests {
         assert!(out.html.as_str().contains("<pre><code>SELECT 1;"));
         assert!(out.text.contains("SELECT 1;"));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// The scheme a browser reads in a URL, as the URL standard parses it: leading and trailing
+        /// spaces and controls dropped, tabs and line breaks removed, then letters (and `+-.`)
+        /// before the first `:`. `None` for a relative URL.
+        fn scheme_of(url: &str) -> Option<String> {
+            let cleaned: String = url
+                .trim_matches(|c: char| c <= ' ')
+                .chars()
+                .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+                .collect();
+            let (scheme, _) = cleaned.split_once(':')?;
+            let mut chars = scheme.chars();
+            let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+                && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+            valid.then(|| scheme.to_ascii_lowercase())
+        }
+
+        /// Markdown and HTML pieces an attacker might put in an article.
+        fn hostile_piece() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("<script>alert(1)</script>".to_owned()),
+                Just("<img src=x onerror=alert(1)>".to_owned()),
+                Just("<a href=\"javascript:alert(1)\">x</a>".to_owned()),
+                Just("[link](javascript:alert(1))".to_owned()),
+                Just("[link](JaVaScRiPt:alert(1))".to_owned()),
+                Just("[link](data:text/html;base64,PHNjcmlwdD4=)".to_owned()),
+                Just("[link](vbscript:msgbox(1))".to_owned()),
+                Just("![img](javascript:alert(1))".to_owned()),
+                Just("[ok](https://example.com)".to_owned()),
+                Just("<svg onload=alert(1)>".to_owned()),
+                Just("<iframe src=https://evil.example></iframe>".to_owned()),
+                Just("<div style=\"background:url(javascript:alert(1))\">".to_owned()),
+                Just("[x](\\u{0}javascript:alert(1))".to_owned()),
+                Just("<a href=\"&#106;avascript:alert(1)\">x</a>".to_owned()),
+                Just("[x]: javascript:alert(1)\n\n[x][]".to_owned()),
+                Just("\n\n## Heading\n\n".to_owned()),
+                Just("\n```\ncode\n```\n".to_owned()),
+                Just("- item\n".to_owned()),
+                Just("> quote\n".to_owned()),
+                "\\PC{0,20}".prop_map(|s| s),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn no_markdown_makes_a_script_a_handler_or_a_foreign_scheme(
+                pieces in proptest::collection::vec(hostile_piece(), 0..12)
+            ) {
+                let out = render(&pieces.concat());
+                for html in [out.html.as_str(), out.teaser.as_str()] {
+                    let fragment = scraper::Html::parse_fragment(html);
+                    for element in fragment.root_element().descendants().filter_map(scraper::ElementRef::wrap) {
+                        let name = element.value().name();
+                        prop_assert!(!matches!(name, "script" | "iframe" | "svg" | "style" | "object" | "embed"), "{name} in {html}");
+                        for (attribute, value) in element.value().attrs() {
+                            prop_assert!(!attribute.starts_with("on"), "{attribute} in {html}");
+                            prop_assert!(attribute != "style", "style in {html}");
+                            if matches!(attribute, "href" | "src") {
+                                let scheme = scheme_of(value);
+                                prop_assert!(
+                                    matches!(scheme.as_deref(), None | Some("http" | "https" | "mailto")),
+                                    "{attribute}={value} in {html}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -116,4 +116,24 @@ mod tests {
         assert_eq!(p.prev_url.as_deref(), Some("/search?q=sql"));
         assert_eq!(p.next_url.as_deref(), Some("/search?q=sql&page=3"));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        proptest! {
+            #[test]
+            fn any_page_parameter_is_a_page_from_one(raw in proptest::option::of("\\PC{0,30}")) {
+                let page = PageNumber::parse(raw.as_deref());
+                prop_assert!(page.get() >= 1);
+                prop_assert!(page.offset(10) >= 0);
+            }
+
+            #[test]
+            fn a_positive_number_is_its_own_page(n in 1u32..) {
+                prop_assert_eq!(PageNumber::parse(Some(&n.to_string())).get(), n);
+            }
+        }
+    }
 }

@@ -103,4 +103,30 @@ mod tests {
             r#""index" "data"*"#
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        proptest! {
+            #[test]
+            fn any_query_becomes_only_quoted_words(raw in "\\PC{0,400}") {
+                let query = SearchQuery::parse(&raw);
+                prop_assert!(query.text().chars().count() <= SearchQuery::MAX_CHARS);
+                let expression = query.fts_expression();
+                // Every term is one word in quotes (a word lowercased: letters, digits and the marks
+                // lowercasing adds), side by side (FTS5 reads that as AND); a prefix star may
+                // follow the last. No quote inside a term can end it early.
+                let terms: Vec<&str> = expression.split(' ').filter(|t| !t.is_empty()).collect();
+                prop_assert!(terms.len() <= SearchQuery::MAX_TERMS);
+                for term in terms {
+                    let inner = term.trim_end_matches('*');
+                    prop_assert!(inner.starts_with('"') && inner.ends_with('"') && inner.len() >= 3, "{term}");
+                    let word = &inner[1..inner.len() - 1];
+                    prop_assert!(!word.contains('"') && !word.chars().any(char::is_whitespace), "{term}");
+                }
+            }
+        }
+    }
 }

@@ -123,4 +123,42 @@ mod tests {
     fn a_title_without_ascii_letters_has_no_slug() {
         assert_eq!(Slug::from_title("???"), Err(SlugError::Empty));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        proptest! {
+            #[test]
+            fn any_text_slugifies_to_lowercase_words_joined_by_single_hyphens(text in "\\PC{0,200}") {
+                let slug = slugify(&text);
+                prop_assert!(slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+                prop_assert!(!slug.starts_with('-') && !slug.ends_with('-') && !slug.contains("--"));
+                prop_assert_eq!(slugify(&slug), slug.clone(), "slugifying is stable");
+            }
+
+            #[test]
+            fn a_slug_from_any_title_parses_or_says_why_not(title in "\\PC{0,300}") {
+                match Slug::from_title(&title) {
+                    Ok(slug) => {
+                        prop_assert!(slug.as_str().len() <= Slug::MAX_LEN);
+                        prop_assert_eq!(Slug::parse(slug.as_str()), Ok(slug.clone()));
+                    }
+                    Err(error) => prop_assert!(!error.to_string().is_empty()),
+                }
+            }
+
+            #[test]
+            fn parse_accepts_exactly_the_well_formed(text in "[a-z0-9-]{0,120}|\\PC{0,40}") {
+                let well_formed = !text.is_empty()
+                    && text.len() <= Slug::MAX_LEN
+                    && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !text.starts_with('-')
+                    && !text.ends_with('-')
+                    && !text.contains("--");
+                prop_assert_eq!(Slug::parse(&text).is_ok(), well_formed);
+            }
+        }
+    }
 }

@@ -127,4 +127,40 @@ mod tests {
         assert_eq!(fields.get("name"), "Ana B");
         assert!(fields.has("consent") && !fields.has("other"));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        proptest! {
+            #[test]
+            fn next_is_a_path_on_this_site_or_the_fallback(next in "\\PC{0,80}|/[/\\\\]?\\PC{0,40}") {
+                let chosen = local_path(&next, "/account");
+                if chosen != "/account" || next == "/account" {
+                    prop_assert!(chosen.starts_with('/'));
+                    prop_assert!(!chosen.starts_with("//") && !chosen.starts_with("/\\"));
+                    prop_assert!(!chosen.chars().any(|c| c.is_control() || c == '\\'));
+                }
+            }
+
+            #[test]
+            fn any_body_reads_as_fields_without_panicking(body in proptest::collection::vec(any::<u8>(), 0..300)) {
+                let fields = Fields::parse(&body);
+                let _ = fields.get("name");
+                let _ = fields.has("consent");
+            }
+
+            #[test]
+            fn fields_a_browser_encodes_read_back_as_typed(
+                fields in proptest::collection::btree_map("[a-z_]{1,10}", "\\PC{0,30}", 0..6)
+            ) {
+                let encoded = serde_urlencoded::to_string(&fields).unwrap();
+                let read = Fields::parse(encoded.as_bytes());
+                for (name, value) in &fields {
+                    prop_assert_eq!(read.get(name), value.as_str());
+                }
+            }
+        }
+    }
 }
