@@ -176,6 +176,8 @@ fn split_snippet(marked: &str) -> Vec<SnippetPart> {
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut highlighted = false;
+    // The last character that was not a space, across parts.
+    let mut last: Option<char> = None;
     for c in marked.chars() {
         if c == MATCH_START || c == MATCH_END {
             if !current.is_empty() {
@@ -185,8 +187,17 @@ fn split_snippet(marked: &str) -> Vec<SnippetPart> {
                 });
             }
             highlighted = c == MATCH_START;
+        } else if c == '\n' {
+            // A line ends a heading or a paragraph: a heading (no full stop of its own) must not
+            // run into the sentence after it.
+            let ended = last.is_none_or(|last| ".!?:;…".contains(last));
+            current.push_str(if ended { " " } else { ". " });
+            last = None;
         } else {
-            current.push(if c == '\n' { ' ' } else { c });
+            current.push(c);
+            if !c.is_whitespace() {
+                last = Some(c);
+            }
         }
     }
     if !current.is_empty() {
@@ -201,6 +212,18 @@ fn split_snippet(marked: &str) -> Vec<SnippetPart> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_heading_in_an_excerpt_does_not_run_into_the_next_sentence() {
+        let parts = split_snippet(
+            "a naming scheme.\nUse status codes \u{2}honestly\u{3}\nClients read them",
+        );
+        let text: String = parts.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(
+            text,
+            "a naming scheme. Use status codes honestly. Clients read them"
+        );
+    }
 
     #[test]
     fn a_marked_snippet_splits_into_plain_and_highlighted_parts() {

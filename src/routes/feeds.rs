@@ -321,8 +321,9 @@ fn split_sitemap(
 
 pub async fn robots(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let body = format!(
-        "User-agent: *\nAllow: /\nDisallow: /search\nDisallow: /account\nDisallow: /admin\n\
-         Disallow: /verify-email/\nDisallow: /password/\n\nSitemap: {}\n",
+        "User-agent: *\nDisallow: /search\nDisallow: /account\nDisallow: /admin\n\
+         Disallow: /signup/confirm/\nDisallow: /verify-email/\nDisallow: /password/\n\n\
+         Sitemap: {}\n",
         state.site.base_url.join("/sitemap.xml")
     );
     conditional(&req, body, "text/plain; charset=utf-8")

@@ -63,3 +63,8 @@ impl ArticleDetail {
         date_iso(self.updated_at)
     }
 }
+
+/// `one` for a count of 1, `many` otherwise: "1 sign-up", "3 sign-ups", "0 sign-ups".
+pub fn plural<'a>(n: i64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}

@@ -877,3 +877,20 @@ async fn the_audit_log_names_the_actor_as_they_were_and_records_names_visibility
         "{switch}"
     );
 }
+
+#[actix_web::test]
+async fn the_dashboard_counts_one_in_the_singular() {
+    let app = spawn_app().await;
+    let admin = with_role(&app, "admin@example.com", "admin").await;
+    Browser::new(&app)
+        .sign_up("Rea Reader", "rea@example.com", PASSWORD)
+        .await;
+    let dashboard = admin.visit("/admin").await;
+    let stats = dashboard.text(".stats");
+    assert!(stats.contains("1 trial running"), "{stats}");
+    assert!(stats.contains("1 member in all"), "{stats}");
+    assert!(stats.contains("0 trials ending this week"), "{stats}");
+    let chart = dashboard.texts("figcaption").join(" | ");
+    assert!(chart.contains("1 sign-up in the last 30 days"), "{chart}");
+    assert!(!chart.contains("1 sign-ups"), "{chart}");
+}

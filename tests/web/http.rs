@@ -202,17 +202,32 @@ async fn robots_and_health_answer_for_machines() {
             .body
             .contains(&format!("Sitemap: {}/sitemap.xml", app.origin))
     );
-    for private in ["/account", "/admin", "/password/", "/verify-email/"] {
+    for private in [
+        "/account",
+        "/admin",
+        "/password/",
+        "/verify-email/",
+        "/signup/confirm/",
+    ] {
         assert!(
             robots.body.contains(&format!("Disallow: {private}\n")),
             "robots.txt leaves {private} to crawlers"
         );
     }
+    // No "Allow: /" that a crawler reading the first match would take for "everything".
+    assert!(!robots.body.contains("Allow: /\n"), "{}", robots.body);
     let health = app.get("/healthz").await;
     assert_eq!(health.status, StatusCode::OK);
     let json: serde_json::Value = serde_json::from_str(&health.body).unwrap();
     assert_eq!(json["status"], "ok");
     assert_eq!(json["database"], "ok");
+    assert_eq!(json["writes"], "ok");
+    // The feed says its language.
+    let feed = app.get("/feed.xml").await;
+    assert!(
+        feed.body
+            .contains("<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"en\">")
+    );
 }
 
 #[actix_web::test]

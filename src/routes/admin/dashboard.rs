@@ -17,7 +17,7 @@ use crate::domain::Pagination;
 use crate::error::AppError;
 use crate::routes::forms::render_private;
 use crate::routes::{page_number, query_param};
-use crate::views::format::date_label;
+use crate::views::format::{date_label, plural};
 use crate::views::{AppState, Layout};
 
 const DAYS: i64 = 30;
@@ -46,10 +46,11 @@ pub struct Bar {
 }
 
 impl Chart {
+    /// A chart of `counts`, each a number of `what` (singular, plural).
     fn new(
         id: &'static str,
         title: &'static str,
-        what: &str,
+        what: (&str, &str),
         counts: &[(time::Date, i64)],
         today: time::Date,
     ) -> Self {
@@ -86,10 +87,11 @@ impl Chart {
         let busiest = days.iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0);
         let description = match busiest {
             Some((day, n)) => format!(
-                "{total} {what} in the last {DAYS} days; the most on {} ({n}).",
+                "{total} {} in the last {DAYS} days; the most on {} ({n}).",
+                plural(total, what.0, what.1),
                 short_date(*day)
             ),
-            None => format!("No {what} in the last {DAYS} days."),
+            None => format!("No {} in the last {DAYS} days.", what.1),
         };
         Self {
             id,
@@ -117,6 +119,13 @@ struct DashboardPage {
     most_read: Vec<MostRead>,
 }
 
+impl DashboardPage {
+    /// `one` or `many` for a count, for the template ("1 trial running").
+    fn plural(&self, n: &i64, one: &'static str, many: &'static str) -> &'static str {
+        plural(*n, one, many)
+    }
+}
+
 /// `GET /admin`.
 pub async fn show(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpResponse, AppError> {
     let member = allowed(&visitor, Need::Staff)?;
@@ -137,14 +146,20 @@ pub async fn show(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
     let mut charts = vec![Chart::new(
         "views",
         "Article views per day",
-        "views",
+        ("view", "views"),
         &views_per_day,
         today,
     )];
     if admin {
         charts.insert(
             0,
-            Chart::new("signups", "Sign-ups per day", "sign-ups", &signups, today),
+            Chart::new(
+                "signups",
+                "Sign-ups per day",
+                ("sign-up", "sign-ups"),
+                &signups,
+                today,
+            ),
         );
     }
     let page = DashboardPage {
