@@ -86,6 +86,7 @@ pub fn backup(
         let _ = std::fs::remove_file(&partial);
         return Err(error.context("the copy failed its integrity check; nothing was kept"));
     }
+    private(&partial)?;
     File::open(&partial)
         .and_then(|file| file.sync_all())
         .with_context(|| format!("cannot sync {}", partial.display()))?;
@@ -139,6 +140,7 @@ pub fn restore(database: &Path, source: &Path) -> anyhow::Result<Option<PathBuf>
     let partial = partial_name(database);
     std::fs::copy(source, &partial)
         .with_context(|| format!("cannot copy {} to {}", source.display(), partial.display()))?;
+    private(&partial)?;
     File::open(&partial)
         .and_then(|file| file.sync_all())
         .with_context(|| format!("cannot sync {}", partial.display()))?;
@@ -202,6 +204,17 @@ impl ServerLock {
         })?;
         Ok(Self { _file: file })
     }
+}
+
+/// Makes a copy of the database readable by its owner only: it holds everything the site keeps.
+fn private(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make {} private", path.display()))?;
+    }
+    Ok(())
 }
 
 fn lock_file(database: &Path) -> anyhow::Result<File> {
@@ -271,6 +284,12 @@ mod tests {
         let target = dir.path().join("copy.db");
         let report = backup(&database, &target, |_, _| {}).unwrap();
         assert!(report.bytes > 0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
+        }
         check(&target).unwrap();
         let again = backup(&database, &target, |_, _| {}).unwrap_err();
         assert!(again.to_string().contains("exists already"), "{again}");

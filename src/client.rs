@@ -129,11 +129,19 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) ->
 
 /// The addresses of `X-Forwarded-For`, or when there is none of `Forwarded`'s `for=`, left to
 /// right; `None` for an entry that is not an address (`unknown`, an obfuscated name, garbage).
+///
+/// Header values are read as bytes, whatever they hold: a client that puts bytes which are not
+/// text in its own part of the header must not make the whole header unreadable, for the part the
+/// proxy appended on the right is what counts. And when `X-Forwarded-For` is there at all,
+/// `Forwarded` is never read: a proxy that sets one passes the other on from the client untouched.
 pub fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let xff: Vec<&str> = headers
-        .get_all(X_FORWARDED_FOR)
-        .filter_map(|v| v.to_str().ok())
-        .collect();
+    let values = |name| -> Vec<String> {
+        headers
+            .get_all(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect()
+    };
+    let xff = values(header::HeaderName::from_static(X_FORWARDED_FOR));
     if !xff.is_empty() {
         return xff
             .iter()
@@ -141,9 +149,8 @@ pub fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
             .map(parse_node)
             .collect();
     }
-    headers
-        .get_all(header::FORWARDED)
-        .filter_map(|v| v.to_str().ok())
+    values(header::FORWARDED)
+        .iter()
         .flat_map(|value| value.split(','))
         .filter_map(|element| {
             element.split(';').find_map(|pair| {
@@ -321,6 +328,21 @@ mod tests {
         assert_eq!(
             client_ip(ip("10.0.0.1"), &sent, &trusted),
             ip("2001:db8:cafe::17")
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_in_a_forged_part_cannot_hide_the_appended_address() {
+        let trusted = TrustedProxies::parse("10.0.0.1").unwrap();
+        let mut sent = HeaderMap::new();
+        sent.insert(
+            HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.9").unwrap(),
+        );
+        sent.insert(header::FORWARDED, HeaderValue::from_static("for=6.6.6.6"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &sent, &trusted),
+            ip("203.0.113.9")
         );
     }
 

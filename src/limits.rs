@@ -45,9 +45,9 @@ pub const ACCOUNT_FIRST_WAIT: Duration = Duration::seconds(2);
 pub const ACCOUNT_LONGEST_WAIT: Duration = Duration::seconds(30);
 /// Wrong current passwords on the account page before the session ends.
 pub const PASSWORD_CHECKS: i64 = 5;
-/// Mail sent from forms to one address in a day...
+/// Mail of one kind sent from forms to one address in a day (sign-up mail: see [`Mail`])...
 pub const MAIL_PER_ADDRESS: i64 = 5;
-/// ...and because of one client address.
+/// ...and mail of any kind because of one client address.
 pub const MAIL_PER_CLIENT: i64 = 20;
 /// Sign-ups are counted per client address over this window (the limit is a setting).
 pub const SIGNUP_WINDOW: Duration = Duration::hours(1);
@@ -131,17 +131,46 @@ pub fn password_check(secrets: &Secrets, id: i32) -> Check {
     }
 }
 
-/// The checks of one mail a form sends to `address` because of `client`.
-pub fn mail_checks(secrets: &Secrets, address: &str, client: &str) -> Vec<Check> {
+/// What kind of mail a form sends: each kind is capped on its own, so that mail a stranger can
+/// set off (sign-up notes) never uses up the share of mail a member asks for (a reset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mail {
+    /// A sign-up's link, or the note to an address that has an account: 3 a day.
+    SignUp,
+    /// A password reset: 3 a day at once, then one every 15 minutes, 30, then an hour at most,
+    /// so a reset link is never more than an hour away, whoever else asks for them.
+    Reset,
+    /// A link to confirm a new address, or the account's address: 5 a day.
+    Confirmation,
+}
+
+/// The checks of one mail of `kind` a form sends to `address` because of `client`.
+pub fn mail_checks(secrets: &Secrets, kind: Mail, address: &str, client: &str) -> Vec<Check> {
     let window = Duration::days(1);
-    vec![
-        Check {
-            bucket: throttle::MAIL_BY_ADDRESS,
-            key: secrets.sign(&["mail-to", address]),
-            rule: Rule::Count {
+    let (name, rule) = match kind {
+        Mail::SignUp => ("signup", Rule::Count { max: 3, window }),
+        Mail::Reset => (
+            "reset",
+            Rule::Spacing {
+                free: 3,
+                window,
+                first: Duration::minutes(15),
+                longest: Duration::hours(1),
+            },
+        ),
+        Mail::Confirmation => (
+            "confirmation",
+            Rule::Count {
                 max: MAIL_PER_ADDRESS,
                 window,
             },
+        ),
+    };
+    vec![
+        Check {
+            bucket: throttle::MAIL_BY_ADDRESS,
+            key: secrets.sign(&["mail-to", name, address]),
+            rule,
         },
         Check {
             bucket: throttle::MAIL_BY_CLIENT,
@@ -246,7 +275,12 @@ impl RateLimiter {
             let (burst, rate) = (self.burst, self.per_second);
             buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
             if buckets.len() >= MAX_CLIENTS {
-                buckets.clear();
+                // Still full of clients being limited: the half seen least recently goes, never
+                // all of them (a flood of new addresses must not free the ones already limited).
+                let mut seen: Vec<Instant> = buckets.values().map(|b| b.at).collect();
+                seen.sort_unstable();
+                let cut = seen[seen.len() / 2];
+                buckets.retain(|_, b| b.at > cut);
             }
         }
         let bucket = buckets.entry(client.to_owned()).or_insert(Bucket {

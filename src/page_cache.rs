@@ -244,13 +244,12 @@ impl LocalCache {
     }
 }
 
-/// Query parameters a cached page can depend on; any other is ignored by every cacheable page, so
-/// `/?x=1`, `/?x=2`, ... are one entry, not a render each.
-const PAGE_PARAMETERS: &[&str] = &["page", "q"];
-
 /// The cache key of a request, or `None` when the request must not be cached. Only what a page
-/// can depend on is in it: the path, the page parameters, and whether the browser takes gzip (an
-/// `Accept-Encoding` no browser sends is one of those two, not an entry of its own).
+/// can depend on is in it, read as the handlers read it: the path; the page number on the pages
+/// that have pages, as the number it means (`page=01`, `page=x` and `%70age=1` are pages 1, 1 and
+/// 1); the search as the words it means, on the search page only; and whether the browser takes
+/// gzip. Any other parameter, or an `Accept-Encoding` no browser sends, makes no entry of its
+/// own, so it can neither fill the cache nor put one reader's page in another's place.
 fn key_for(req: &ServiceRequest) -> Option<String> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return None;
@@ -263,15 +262,33 @@ fn key_for(req: &ServiceRequest) -> Option<String> {
     } else {
         ""
     };
-    let query: Vec<&str> = req
-        .query_string()
-        .split('&')
-        .filter(|pair| {
-            let name = pair.split('=').next().unwrap_or("");
-            PAGE_PARAMETERS.contains(&name)
-        })
-        .collect();
-    let key = format!("{}?{}\n{encoding}", req.path(), query.join("&"));
+    let path = req.path();
+    let listed = path == "/"
+        || path == "/articles"
+        || path == "/search"
+        || path.starts_with("/categories/")
+        || path.starts_with("/tags/");
+    // The first value of each, as `routes::query_param` reads it.
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or_default();
+    let first = |name: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    };
+    let mut query = String::new();
+    if listed {
+        let page = crate::domain::PageNumber::parse(first("page")).get();
+        query.push_str(&format!("page={page}"));
+    }
+    if path == "/search" {
+        let words = crate::domain::SearchQuery::parse(first("q").unwrap_or_default());
+        query.push_str("&q=");
+        query.push_str(words.text());
+    }
+    let key = format!("{path}?{query}\n{encoding}");
     (key.len() <= MAX_KEY_BYTES).then_some(key)
 }
 
@@ -583,15 +600,28 @@ mod tests {
         assert_eq!(key_for(&req).as_deref(), Some("/articles?page=2\ngzip"));
         // Parameters no page reads and encodings no browser sends make no entries of their own.
         let odd = TestRequest::get()
-            .uri("/articles?utm=x&page=2&junk=1")
+            .uri("/articles?utm=x&page=02&junk=1&page=5")
             .insert_header((header::ACCEPT_ENCODING, "gzip;q=1, made-up-9f3a"))
             .to_srv_request();
         assert_eq!(key_for(&odd), key_for(&req));
         let plain = TestRequest::get()
-            .uri("/")
+            .uri("/?q=anything")
             .insert_header((header::ACCEPT_ENCODING, "zz-random-41"))
             .to_srv_request();
-        assert_eq!(key_for(&plain).as_deref(), Some("/?\n"));
+        assert_eq!(key_for(&plain).as_deref(), Some("/?page=1\n"));
+        // A parameter's name is read decoded, as the handlers read it.
+        let encoded = TestRequest::get().uri("/search?%71=abc").to_srv_request();
+        let typed = TestRequest::get().uri("/search?q=abc").to_srv_request();
+        assert_eq!(key_for(&encoded), key_for(&typed));
+        assert_ne!(
+            key_for(&TestRequest::get().uri("/search").to_srv_request()),
+            key_for(&typed)
+        );
+        // Pages without pages take no page parameter.
+        let article = TestRequest::get()
+            .uri("/articles/x?page=7&q=zz")
+            .to_srv_request();
+        assert_eq!(key_for(&article).as_deref(), Some("/articles/x?\n"));
     }
 
     #[test]

@@ -296,11 +296,21 @@ fn with_error_page(res: ServiceResponse<BoxBody>, id: &RequestId) -> ServiceResp
     };
     let custom = old.extensions().get::<ErrorMessage>().cloned();
     let settings = state.cache.last_known();
-    // A form that was not saved (a write failed, or it was too large) is given back.
-    let kept = if matches!(
-        status,
-        StatusCode::SERVICE_UNAVAILABLE | StatusCode::PAYLOAD_TOO_LARGE
-    ) {
+    // A form that was not saved (a write failed, or it was too large) is given back: only to a
+    // form sent from this site's own pages.
+    let same_origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .is_some_and(|origin| origin.as_bytes() == state.auth.origin.as_bytes())
+        || req
+            .headers()
+            .get("sec-fetch-site")
+            .is_some_and(|site| site.as_bytes() == b"same-origin");
+    let kept = if same_origin
+        && matches!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::PAYLOAD_TOO_LARGE
+        ) {
         req.extensions()
             .get::<crate::requests::SubmittedForm>()
             .and_then(|form| KeptForm::new(req.path(), &form.0))

@@ -68,6 +68,13 @@ impl PendingSignup {
         PasswordHash(self.password_hash.clone())
     }
 
+    /// Forgets one pending sign-up (its confirmation was tried too often).
+    pub fn forget(conn: &mut SqliteConnection, id: i32) -> QueryResult<()> {
+        diesel::delete(pending_signups::table.find(id))
+            .execute(conn)
+            .map(drop)
+    }
+
     /// Forgets every pending sign-up of an address (one was confirmed, or the account exists).
     pub fn forget_address(conn: &mut SqliteConnection, email: &str) -> QueryResult<usize> {
         diesel::delete(pending_signups::table.filter(pending_signups::email.eq(email)))

@@ -175,6 +175,27 @@ pub fn confirm_new_email(site_name: &str, member: &Member, new: &Email, link: &s
     )
 }
 
+/// Sent instead of the link when the new address a member asked for already has an account: the
+/// page answers the same, so only that address's owner learns of it.
+pub fn address_in_use(site_name: &str, owner: &Member, login_url: &str) -> NewMessage {
+    compose(
+        "email_change_in_use",
+        To::member(owner),
+        format!("Someone asked to use your address at {site_name}"),
+        &[
+            format!(
+                "Someone signed in to another {site_name} account asked to use this address for \
+                 it. This address already has an account, so nothing changed."
+            ),
+            "If that was you, log in with this address instead; if not, you can ignore this \
+             message."
+                .to_owned(),
+        ],
+        Some(("Log in", login_url)),
+        site_name,
+    )
+}
+
 /// Sent to the old address at the same time, so a member notices a change they did not ask for.
 pub fn email_change_notice(site_name: &str, member: &Member, new: &Email) -> NewMessage {
     compose(

@@ -73,7 +73,17 @@ pub fn start_session(
 /// A redirect after a log-in, carrying the device cookie that lets this browser log in to the
 /// account without waiting on strangers' failures (see [`known_device`]).
 fn logged_in(state: &AppState, req: &HttpRequest, email: &str, location: &str) -> HttpResponse {
-    let mut response = see_other(location);
+    with_device_cookie(see_other(location), state, req, email)
+}
+
+/// `response` with the device cookie of the account with address `email`: this browser proved it
+/// may use the account (its password, or a link mailed to its address).
+pub fn with_device_cookie(
+    mut response: HttpResponse,
+    state: &AppState,
+    req: &HttpRequest,
+    email: &str,
+) -> HttpResponse {
     let account = limits::account_key(&state.auth.secrets, email);
     let cookie = known_device::cookie(req, &state.auth.secrets, &account, state.auth.secure);
     if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
@@ -204,7 +214,12 @@ pub async fn signup(
     let login_link = state.site.base_url.join("/login");
     let site_name = state.cache.last_known().site_title;
     let next = local_path(fields.get("next"), "").to_owned();
-    let mail_checks = limits::mail_checks(&state.auth.secrets, email.as_str(), &client);
+    let mail_checks = limits::mail_checks(
+        &state.auth.secrets,
+        limits::Mail::SignUp,
+        email.as_str(),
+        &client,
+    );
     let shown = email.as_str().to_owned();
     let queued = db::run(&state.pool, move |conn| {
         let queued = conn.immediate_transaction(|conn| {
@@ -251,33 +266,67 @@ pub async fn signup(
     render_private(&sent, StatusCode::OK)
 }
 
-/// `GET /signup/confirm/{token}`: the button that makes the account.
+#[derive(Template)]
+#[template(path = "account/confirm_signup.html")]
+struct ConfirmPage {
+    layout: Layout,
+    csrf_token: String,
+    action: String,
+    name: String,
+    email: String,
+    errors: FieldErrors,
+}
+
+impl ConfirmPage {
+    async fn new(
+        state: &AppState,
+        visitor: &Visitor,
+        path: &str,
+        found: &PendingSignup,
+    ) -> Result<Self, AppError> {
+        let settings = settings(state).await?;
+        Ok(Self {
+            layout: Layout::new(
+                &state.site,
+                path,
+                "Start your free trial",
+                "Confirm your address to start your free trial.",
+            )
+            .with_visitor(visitor, &settings)
+            .noindex(),
+            csrf_token: visitor.csrf_token(),
+            action: path.to_owned(),
+            name: found.name.clone(),
+            email: found.email.clone(),
+            errors: FieldErrors::default(),
+        })
+    }
+}
+
+/// Wrong passwords typed on a sign-up's confirmation page before the sign-up is dropped.
+const CONFIRM_ATTEMPTS: i64 = 5;
+
+async fn pending(state: &AppState, token: &str) -> Result<Option<PendingSignup>, AppError> {
+    let hash = token_hash(token);
+    db::run(&state.pool, move |conn| {
+        Ok(PendingSignup::find_valid(conn, &hash, db::now())?)
+    })
+    .await
+}
+
+/// `GET /signup/confirm/{token}`: the form that makes the account, with the password chosen at
+/// sign-up typed again: a mailed link alone must not make an account with a password someone else
+/// chose (a stranger signing up with your address first).
 pub async fn confirm_form(
     state: web::Data<AppState>,
     visitor: Visitor,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let path = format!("/signup/confirm/{token}");
-    let hash = token_hash(&token);
-    let found = db::run(&state.pool, move |conn| {
-        Ok(PendingSignup::find_valid(conn, &hash, db::now())?)
-    })
-    .await?;
-    let Some(found) = found else {
+    let Some(found) = pending(&state, &token).await? else {
         return signup_link_expired(&state, &visitor, &path).await;
     };
-    let page = MessagePage::new(
-        &state,
-        &visitor,
-        &path,
-        "Start your free trial",
-        vec![format!(
-            "Welcome, {}. Press the button to confirm {} and start your free trial.",
-            found.name, found.email
-        )],
-    )
-    .await?
-    .with_action(&visitor, path.clone(), "Start my free trial");
+    let page = ConfirmPage::new(&state, &visitor, &path, &found).await?;
     render_private(&page, StatusCode::OK)
 }
 
@@ -292,7 +341,9 @@ async fn signup_link_expired(
         path,
         "This link has expired",
         vec![
-            "It was used already, or it is more than a day old.".to_owned(),
+            "It was used already, it is more than a day old, or the password was typed wrong too \
+             often."
+                .to_owned(),
             "If your account was made, log in; otherwise sign up again for a new link.".to_owned(),
         ],
     )
@@ -309,8 +360,65 @@ pub async fn confirm(
     token: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    visitor.check_csrf(Fields::parse(&body).get(csrf::FIELD))?;
+    let fields = Fields::parse(&body);
+    visitor.check_csrf(fields.get(csrf::FIELD))?;
     let path = format!("/signup/confirm/{token}");
+    let Some(found) = pending(&state, &token).await? else {
+        return signup_link_expired(&state, &visitor, &path).await;
+    };
+    // The password chosen at sign-up, typed again; a few wrong ones drop the sign-up.
+    let check = throttle::Check {
+        bucket: throttle::PASSWORD_CHECK,
+        // By the link's token, which no other sign-up will ever have (row ids are reused).
+        key: state
+            .auth
+            .secrets
+            .sign(&["signup-confirm", &token_hash(&token)]),
+        rule: throttle::Rule::Count {
+            max: CONFIRM_ATTEMPTS,
+            window: time::Duration::days(1),
+        },
+    };
+    let pending_id = found.id;
+    let reserved = db::run(&state.pool, move |conn| {
+        Ok(throttle::reserve(conn, &[check])?)
+    })
+    .await?;
+    let typed = fields.get("password");
+    let right = match &reserved {
+        Ok(_) if !typed.is_empty() => {
+            state
+                .auth
+                .hasher
+                .check(typed, Some(&found.password_hash()))
+                .await?
+                != Checked::Wrong
+        }
+        _ => false,
+    };
+    if !right {
+        let exhausted = match &reserved {
+            Ok(reservation) => reservation.counts.first().copied().unwrap_or(0) >= CONFIRM_ATTEMPTS,
+            Err(_) => true,
+        };
+        if exhausted {
+            db::run(&state.pool, move |conn| {
+                Ok(PendingSignup::forget(conn, pending_id)?)
+            })
+            .await?;
+            return signup_link_expired(&state, &visitor, &path).await;
+        }
+        let mut page = ConfirmPage::new(&state, &visitor, &path, &found).await?;
+        page.errors.add(
+            "password",
+            if typed.is_empty() {
+                "Type the password you chose when you signed up."
+            } else {
+                "That is not the password chosen at sign-up."
+            },
+        );
+        return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    }
     let hash = token_hash(&token);
     let trial_days = settings(&state).await?.trial_days;
     let made = db::run(&state.pool, move |conn| {

@@ -195,7 +195,12 @@ fn ended_for_safety(visitor: &Visitor) -> HttpResponse {
 /// Reserves a mail to `address` sent because of `client`; false when the address or the client
 /// has had its share today (see [`crate::limits::MAIL_PER_ADDRESS`]).
 async fn mail_allowed(state: &AppState, address: &str, client: &str) -> Result<bool, AppError> {
-    let checks = crate::limits::mail_checks(&state.auth.secrets, address, client);
+    let checks = crate::limits::mail_checks(
+        &state.auth.secrets,
+        crate::limits::Mail::Confirmation,
+        address,
+        client,
+    );
     db::run(&state.pool, move |conn| {
         Ok(throttle::reserve(conn, &checks)?.is_ok())
     })
@@ -262,15 +267,8 @@ pub async fn change_email(
     {
         errors.add("new_email", "That is already your address.");
     }
-    if let Some(email) = new_email.clone().filter(|_| errors.is_empty()) {
-        let taken = db::run(&state.pool, move |conn| {
-            Ok(Member::find_by_email(conn, &email)?)
-        })
-        .await?;
-        if taken.is_some() {
-            errors.add("new_email", "Another account uses that address.");
-        }
-    }
+    // Whether another account uses the new address is never said here: that address gets a note
+    // instead of a link, and the page answers the same either way.
     let password_ok = match current_password(
         &state,
         &visitor,
@@ -306,18 +304,27 @@ pub async fn change_email(
         .base_url
         .join(&format!("/account/email/confirm/{token}"));
     let site_name = state.cache.last_known().site_title;
+    let login_link = state.site.base_url.join("/login");
     let shown = new_email.as_str().to_owned();
     db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {
-            EmailToken::create(
-                conn,
-                member.id,
-                CHANGE_EMAIL,
-                &token_hash(&token),
-                Some(new_email.as_str()),
-                time::Duration::hours(CHANGE_EMAIL_HOURS),
-            )?;
-            messages::confirm_new_email(&site_name, &member, &new_email, &link).queue(conn)?;
+            match Member::find_by_email(conn, &new_email)? {
+                Some(owner) => {
+                    messages::address_in_use(&site_name, &owner, &login_link).queue(conn)?;
+                }
+                None => {
+                    EmailToken::create(
+                        conn,
+                        member.id,
+                        CHANGE_EMAIL,
+                        &token_hash(&token),
+                        Some(new_email.as_str()),
+                        time::Duration::hours(CHANGE_EMAIL_HOURS),
+                    )?;
+                    messages::confirm_new_email(&site_name, &member, &new_email, &link)
+                        .queue(conn)?;
+                }
+            }
             messages::email_change_notice(&site_name, &member, &new_email).queue(conn)
         })?;
         Ok(())

@@ -323,7 +323,12 @@ pub async fn forgot(
         .base_url
         .join(&format!("/password/reset/{token}"));
     let site_name = state.cache.last_known().site_title;
-    let checks = limits::mail_checks(&state.auth.secrets, email.as_str(), &client);
+    let checks = limits::mail_checks(
+        &state.auth.secrets,
+        limits::Mail::Reset,
+        email.as_str(),
+        &client,
+    );
     let queued = db::run(&state.pool, move |conn| {
         let queued = conn.immediate_transaction(|conn| {
             let allowed = throttle::reserve(conn, &checks)?.is_ok();
@@ -436,10 +441,10 @@ pub async fn reset(
     let changed = db::run(&state.pool, move |conn| {
         let changed = conn.immediate_transaction(|conn| {
             if !EmailToken::consume(conn, found.id)? {
-                return Ok(false);
+                return Ok(None);
             }
             let Some(member) = Member::find(conn, found.user_id)? else {
-                return Ok(false);
+                return Ok(None);
             };
             Member::set_password_hash(conn, member.id, &hash)?;
             // Following the link proved the address is theirs.
@@ -459,16 +464,23 @@ pub async fn reset(
                 throttle::LOGIN_BY_ACCOUNT_AND_CLIENT,
                 &limits::account_and_client_key(&secrets, &member.email, &client),
             )?;
-            Ok::<_, diesel::result::Error>(true)
+            Ok::<_, diesel::result::Error>(Some(member.email))
         })?;
         Ok(changed)
     })
     .await?;
-    if !changed {
+    let Some(email) = changed else {
         return link_expired(&state, &visitor, &path).await;
-    }
+    };
     if visitor.member().is_some() {
         visitor.session().purge();
     }
-    Ok(see_other("/login?reset=1"))
+    // The link proved the address is theirs: this browser logs in to the account as one that
+    // did before, whoever else is guessing its password.
+    Ok(super::account::with_device_cookie(
+        see_other("/login?reset=1"),
+        &state,
+        &req,
+        &email,
+    ))
 }

@@ -55,7 +55,20 @@ const TECHNICAL_FIELDS: &[&str] = &[
     "role",
     "featured",
     "cover_image_id",
-    "extend",
+    "action",
+    "kind",
+    "signups_open",
+];
+
+/// Password fields of the site's forms: asked for again, never given back.
+const PASSWORD_FIELDS: &[&str] = &[
+    "password",
+    "password_confirm",
+    "current_password",
+    "new_password",
+    "new_password_confirm",
+    "email_password",
+    "delete_password",
 ];
 
 /// Labels of the fields people type, by name.
@@ -73,16 +86,35 @@ const LABELS: &[(&str, &str)] = &[
     ("site_title", "Site title"),
     ("site_tagline", "Tagline"),
     ("site_description", "Site description"),
+    ("days", "Days"),
+    ("trial_days", "Length of the free trial, in days"),
+    ("session_idle_days", "Days a session lasts without use"),
+    ("session_absolute_days", "Days a session lasts at most"),
 ];
 
 impl KeptForm {
-    /// The form posted to `action` with `body` (`application/x-www-form-urlencoded`).
+    /// The form posted to `action` with `body` (`application/x-www-form-urlencoded`). Only the
+    /// fields of the site's own forms are given back, by their own labels, and only to an address
+    /// of this site: a form posted from elsewhere cannot make this page ask for a password or send
+    /// one anywhere.
     pub fn new(action: &str, body: &[u8]) -> Option<Self> {
+        let local = action.starts_with('/')
+            && !action.starts_with("//")
+            && !action.contains('\\')
+            && !action.chars().any(char::is_control);
+        if !local {
+            return None;
+        }
         let pairs = crate::requests::decode_pairs(body).ok()?;
         let fields: Vec<KeptField> = pairs
             .into_iter()
+            .filter(|(name, _)| {
+                PASSWORD_FIELDS.contains(&name.as_str())
+                    || TECHNICAL_FIELDS.contains(&name.as_str())
+                    || LABELS.iter().any(|(known, _)| known == name)
+            })
             .map(|(name, value)| {
-                let kind = if name.contains("password") {
+                let kind = if PASSWORD_FIELDS.contains(&name.as_str()) {
                     "password"
                 } else if TECHNICAL_FIELDS.contains(&name.as_str()) {
                     "hidden"
@@ -96,6 +128,11 @@ impl KeptForm {
                     .find(|(n, _)| *n == name)
                     .map(|(_, label)| (*label).to_owned())
                     .unwrap_or_else(|| humanise(&name));
+                let label = if kind == "password" {
+                    "Your password, again".to_owned()
+                } else {
+                    label
+                };
                 KeptField {
                     value: if kind == "password" {
                         String::new()
@@ -212,7 +249,21 @@ mod tests {
             ]
         );
         assert_eq!(kept.fields[1].label, "New email address");
+        assert_eq!(kept.fields[2].label, "Your password, again");
         // A form of nothing but hidden fields has nothing to give back.
         assert!(KeptForm::new("/logout", b"csrf_token=t").is_none());
+    }
+
+    #[test]
+    fn a_form_from_elsewhere_gets_nothing_it_could_use_to_ask_for_a_password() {
+        assert!(KeptForm::new("//evil.example/login", b"name=x").is_none());
+        assert!(KeptForm::new("/\\evil.example", b"name=x").is_none());
+        let kept = KeptForm::new(
+            "/login",
+            b"name=Ana&please_re_enter_your_password=&note=%3Cb%3Ehi%3C%2Fb%3E",
+        )
+        .unwrap();
+        let names: Vec<&str> = kept.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["name"], "fields of no form of ours are dropped");
     }
 }

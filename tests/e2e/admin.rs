@@ -114,6 +114,7 @@ async fn admin_journey(viewport: Viewport) {
     j.press("form[action='/signup'] button[type=submit]").await;
     let link = j.mail_link("rea@example.com", "/signup/confirm/");
     j.open(&link).await;
+    j.fill("#confirm-password", "a reader's long phrase").await;
     j.press("form.form button[type=submit]").await;
     j.press(".header-actions form[action='/logout'] button")
         .await;

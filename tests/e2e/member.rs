@@ -36,6 +36,7 @@ async fn member_journey(viewport: Viewport) {
     let link = j.mail_link("ana@example.com", "/signup/confirm/");
     j.open(&link).await;
     assert_eq!(j.text("h1").await, "Start your free trial");
+    j.fill("#confirm-password", PASSWORD).await;
     j.shot("confirm-sign-up").await;
     j.press("form.form button[type=submit]").await;
     assert!(j.path().await.starts_with("/welcome"));

@@ -287,7 +287,14 @@ fn behind_nginx_a_journey_gets_host_cookies_and_hsts_and_limits_count_the_real_c
         std::thread::sleep(Duration::from_millis(50));
     };
     let page = ana.get(&link);
-    let confirmed = ana.post(&link, &[("csrf_token", &token(&page.body))], &[]);
+    let confirmed = ana.post(
+        &link,
+        &[
+            ("csrf_token", &token(&page.body)),
+            ("password", "correct horse battery"),
+        ],
+        &[],
+    );
     assert_eq!(confirmed.status, 303);
     let cookies = header(&confirmed, "set-cookie");
     for name in ["__Host-guidepost_session=", "__Host-guidepost_device="] {
@@ -315,7 +322,17 @@ fn behind_nginx_a_journey_gets_host_cookies_and_hsts_and_limits_count_the_real_c
     let eve = Curl::new(dir.path(), "eve", "127.0.0.21", &cert, &origin);
     for n in 0..5 {
         let form = eve.get("/login");
-        let forged = format!("X-Forwarded-For: 198.51.100.{n}");
+        // A readable forged address, or bytes that are not text beside a forged `Forwarded`
+        // (from a file: curl sends header lines read that way as they are).
+        let forged = if n % 2 == 0 {
+            format!("X-Forwarded-For: 198.51.100.{n}")
+        } else {
+            let file = dir.path().join(format!("forged-{n}.txt"));
+            let mut line = b"X-Forwarded-For: \xff\xfe\r\n".to_vec();
+            line.extend_from_slice(format!("Forwarded: for=6.6.6.{n}\r\n").as_bytes());
+            std::fs::write(&file, line).unwrap();
+            format!("@{}", file.display())
+        };
         let answer = eve.post(
             "/login",
             &[

@@ -130,7 +130,12 @@ impl Reader {
         };
         let (_, _, page) = self.get(&link).await?;
         let token = csrf_token(&page)?;
-        let (status, location) = self.post(&link, &[("csrf_token", token.as_str())]).await?;
+        let (status, location) = self
+            .post(
+                &link,
+                &[("csrf_token", token.as_str()), ("password", PASSWORD)],
+            )
+            .await?;
         Some(status == 303 && location.starts_with("/welcome"))
     }
 

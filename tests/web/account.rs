@@ -396,3 +396,47 @@ async fn lowering_the_session_lifetime_ends_sessions_that_already_passed_it() {
     );
     assert_eq!(browser.get("/account").await.status, StatusCode::SEE_OTHER);
 }
+
+#[actix_web::test]
+async fn moving_to_an_address_in_use_answers_as_any_move_and_tells_only_its_owner() {
+    let app = spawn_app().await;
+    let ana = member(&app, "ana@example.com").await;
+    member(&app, "bea@example.com").await;
+    let account = ana.visit("/account").await;
+    let taken = ana
+        .submit(
+            &account,
+            "form[action='/account/email']",
+            &[
+                ("new_email", "bea@example.com"),
+                ("email_password", PASSWORD),
+            ],
+        )
+        .await;
+    let free = ana
+        .submit(
+            &account,
+            "form[action='/account/email']",
+            &[
+                ("new_email", "cy@example.com"),
+                ("email_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status, free.status);
+    assert_eq!(
+        taken.text(".flash").replace("bea@", "cy@"),
+        free.text(".flash"),
+        "the same answer either way"
+    );
+    let note = crate::browser::saved_mail(&app, "bea@example.com", "asked to use").await;
+    assert!(note.contains("already has an account"));
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM email_tokens WHERE new_email = 'bea@example.com'"
+        ),
+        0,
+        "no link to move to an address in use"
+    );
+}

@@ -22,6 +22,8 @@ pub struct Browser<'a> {
     user_agent: &'static str,
     /// The client address a trusted proxy in front of the app would name (`X-Forwarded-For`).
     forwarded_for: Option<String>,
+    /// Send `Origin` with posts, as a browser does.
+    origin: bool,
 }
 
 impl<'a> Browser<'a> {
@@ -35,7 +37,16 @@ impl<'a> Browser<'a> {
             cookies: RefCell::new(BTreeMap::new()),
             user_agent,
             forwarded_for: None,
+            origin: false,
         }
+    }
+
+    /// A browser that sends `Origin` with its posts, as real ones do (the app's origin must be its
+    /// base URL).
+    pub fn sending_origin(app: &'a TestApp) -> Self {
+        let mut browser = Self::new(app);
+        browser.origin = true;
+        browser
     }
 
     /// A browser at client address `address`, as a proxy trusted by the app reports it.
@@ -107,7 +118,11 @@ impl<'a> Browser<'a> {
 
     /// One POST of `fields`, no redirect followed.
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let mut response = self.request("POST", path).send_form(&fields).await.unwrap();
+        let mut request = self.request("POST", path);
+        if self.origin {
+            request = request.insert_header(("Origin", self.app.origin.as_str()));
+        }
+        let mut response = request.send_form(&fields).await.unwrap();
         let body = response.body().limit(4 * 1024 * 1024).await.unwrap();
         let page = Page {
             path: path.to_owned(),
@@ -212,9 +227,20 @@ impl<'a> Browser<'a> {
     /// Signs up through the form, from the sign-up page, then follows the link mailed to the
     /// address (saved in the mail folder) and presses its button; returns the page landed on.
     pub async fn sign_up(&self, name: &str, email: &str, password: &str) -> Page {
+        let before = saved_links(self.app, email, "/signup/confirm/");
         self.ask_to_sign_up(name, email, password).await;
-        let link = saved_link(self.app, email, "/signup/confirm/").await;
-        self.confirm_sign_up(&link).await
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let link = loop {
+            if let Some(link) = saved_links(self.app, email, "/signup/confirm/")
+                .into_iter()
+                .find(|link| !before.contains(link))
+            {
+                break link;
+            }
+            assert!(Instant::now() < deadline, "no new sign-up mail to {email}");
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        };
+        self.confirm_sign_up(&link, password).await
     }
 
     /// As [`Self::sign_up`], when the app sends mail to `mail`, a real SMTP server.
@@ -228,7 +254,7 @@ impl<'a> Browser<'a> {
         self.ask_to_sign_up(name, email, password).await;
         let message = mail.wait_for(email, "Confirm your address").await;
         let link = link_in(&message, &self.app.origin, "/signup/confirm/");
-        self.confirm_sign_up(&link).await
+        self.confirm_sign_up(&link, password).await
     }
 
     /// Fills in and sends the sign-up form; returns the "check your inbox" page.
@@ -252,11 +278,13 @@ impl<'a> Browser<'a> {
         sent
     }
 
-    /// Opens a sign-up confirmation link and presses its button; returns the page landed on.
-    pub async fn confirm_sign_up(&self, link: &str) -> Page {
+    /// Opens a sign-up confirmation link, types the password chosen at sign-up and presses the
+    /// button; returns the page landed on.
+    pub async fn confirm_sign_up(&self, link: &str, password: &str) -> Page {
         let page = self.visit(link).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        self.submit(&page, "form.form", &[]).await
+        self.submit(&page, "form.form", &[("password", password)])
+            .await
     }
 
     /// Logs in through the form; returns the page landed on.
@@ -435,6 +463,21 @@ impl MailServer {
 pub async fn saved_link(app: &TestApp, to: &str, prefix: &str) -> String {
     let message = saved_mail(app, to, prefix).await;
     crate::mime::path_from(&message, prefix).unwrap_or_else(|| panic!("no {prefix} link"))
+}
+
+/// Every link starting with `prefix` in the messages to `to` saved in the app's mail folder now.
+pub fn saved_links(app: &TestApp, to: &str, prefix: &str) -> Vec<String> {
+    let folder = app.database.parent().unwrap().join("mail");
+    std::fs::read_dir(&folder)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| decode_mime(&std::fs::read_to_string(e.path()).unwrap_or_default()))
+                .filter(|text| text.contains(&format!("To: {to}")))
+                .filter_map(|text| crate::mime::path_from(&text, prefix))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The newest message to `to` containing `needle` in the app's mail folder, decoded, waiting up

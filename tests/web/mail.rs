@@ -52,7 +52,7 @@ async fn the_sign_up_mail_arrives_and_its_link_makes_the_account_only_when_the_b
     );
 
     // The member opens it and presses the button: the account exists, confirmed, logged in.
-    let welcome = browser.confirm_sign_up(&link).await;
+    let welcome = browser.confirm_sign_up(&link, PASSWORD).await;
     assert_eq!(welcome.path, "/welcome");
     assert_eq!(welcome.text("h1"), "Welcome, Ana");
     assert_eq!(
@@ -153,6 +153,10 @@ async fn a_forgotten_password_is_reset_by_the_emailed_link_which_also_ends_every
         )
         .await;
     assert_eq!(login.path, "/login?reset=1");
+    assert!(
+        browser.cookie("guidepost_device").is_some(),
+        "the link proved the address: this browser logs in as one that did before"
+    );
     assert!(login.text(".flash").contains("Your password was changed"));
 
     // Every old session ended; the limit is lifted; the link is spent.

@@ -64,7 +64,7 @@ async fn a_reader_signs_up_from_a_members_only_article_and_reads_it_in_full() {
         ),
         0
     );
-    let welcome = browser.confirm_sign_up(&link).await;
+    let welcome = browser.confirm_sign_up(&link, PASSWORD).await;
 
     // A welcome page that says when the trial ends, and leads back to the article.
     assert_eq!(welcome.status, StatusCode::OK);
@@ -296,8 +296,8 @@ async fn two_sign_ups_racing_for_one_address_make_exactly_one_account() {
     assert_eq!(links.len(), 2);
     let (page_a, page_b) = (first.visit(&links[0]).await, second.visit(&links[1]).await);
     let (a, b) = futures_join(
-        first.submit(&page_a, "form.form", &[]),
-        second.submit(&page_b, "form.form", &[]),
+        first.submit(&page_a, "form.form", &[("password", PASSWORD)]),
+        second.submit(&page_b, "form.form", &[("password", PASSWORD)]),
     )
     .await;
     assert!(
@@ -363,7 +363,7 @@ async fn extra_fields_cannot_make_an_admin_or_lengthen_the_trial() {
     .await;
     assert_eq!(page.status, StatusCode::OK);
     let link = saved_link(&app, "ana@example.com", "/signup/confirm/").await;
-    browser.confirm_sign_up(&link).await;
+    browser.confirm_sign_up(&link, PASSWORD).await;
     assert_eq!(
         count(
             &app,
@@ -503,4 +503,87 @@ async fn the_trial_length_on_every_invitation_comes_from_the_settings() {
         ends.month(),
         ends.year()
     )));
+}
+
+#[actix_web::test]
+async fn a_link_from_a_sign_up_someone_else_made_cannot_make_the_account_with_their_password() {
+    let app = spawn_app().await;
+    // A stranger signs up first with Ana's address and a password of their choosing.
+    Browser::new(&app)
+        .ask_to_sign_up("Not Ana", "ana@example.com", "the stranger's phrase")
+        .await;
+    let link = saved_link(&app, "ana@example.com", "/signup/confirm/").await;
+    // Ana opens the mail and, not knowing that password, cannot make the account with it.
+    let ana = Browser::new(&app);
+    let page = ana.visit(&link).await;
+    assert!(page.text(".lede").contains("Type the password you chose"));
+    for n in 0..4 {
+        let refused = ana
+            .submit(
+                &page,
+                "form.form",
+                &[("password", &format!("{PASSWORD} {n}"))],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            refused
+                .text("#confirm-password-error")
+                .contains("not the password")
+        );
+    }
+    let gone = ana
+        .submit(&page, "form.form", &[("password", "a last guess here")])
+        .await;
+    assert_eq!(gone.status, StatusCode::GONE, "the sign-up is dropped");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM users WHERE email = 'ana@example.com'"
+        ),
+        0
+    );
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM pending_signups"), 0);
+    // Her own sign-up works as ever.
+    let welcome = Browser::new(&app)
+        .sign_up("Ana", "ana@example.com", PASSWORD)
+        .await;
+    assert_eq!(welcome.path, "/welcome");
+}
+
+#[actix_web::test]
+async fn strangers_sign_ups_with_an_address_never_use_up_its_reset_mail() {
+    let app = spawn_app_with(|s| {
+        s.trusted_proxies = guidepost::client::TrustedProxies::parse("127.0.0.1").unwrap();
+    })
+    .await;
+    Browser::new(&app)
+        .sign_up("Ana", "ana@example.com", PASSWORD)
+        .await;
+    for n in 0..6 {
+        Browser::at(&app, &format!("203.0.113.{n}"))
+            .ask_to_sign_up("Eve", " Ana@Example.com", PASSWORD)
+            .await;
+    }
+    let notes = count(
+        &app,
+        "SELECT count(*) AS n FROM outbox WHERE kind = 'signup_attempt'",
+    );
+    assert!(notes <= 3, "{notes} notes: strangers' sign-ups are capped");
+    let ana = Browser::at(&app, "198.51.100.1");
+    let form = ana.visit("/password/forgot").await;
+    ana.submit(
+        &form,
+        "form[action='/password/forgot']",
+        &[("email", "ana@example.com")],
+    )
+    .await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM outbox WHERE kind = 'password_reset'"
+        ),
+        1,
+        "her reset went out"
+    );
 }

@@ -116,10 +116,10 @@ async fn a_full_disk_stops_writes_not_reading_and_they_work_again_when_there_is_
     };
     let db = disk.path().join("guidepost.db");
     let app = spawn_app_with(|s| s.database = db.clone()).await;
-    let member = Browser::new(&app);
+    let member = Browser::sending_origin(&app);
     member.sign_up("Ana", "ana@example.com", PASSWORD).await;
     let account = member.visit("/account").await;
-    let visitor = Browser::new(&app);
+    let visitor = Browser::sending_origin(&app);
     let signup = visitor.visit("/signup").await;
 
     // The write-ahead log is emptied, so the next write needs new room, and the disk is filled.
@@ -205,7 +205,7 @@ struct Check {
 #[actix_web::test]
 async fn a_write_lock_held_past_the_busy_timeout_fails_forms_not_members_pages() {
     let app = spawn_app_with(|_| {}).await;
-    let member = Browser::new(&app);
+    let member = Browser::sending_origin(&app);
     member.sign_up("Ana", "ana@example.com", PASSWORD).await;
     let account = member.visit("/account").await;
     // The member's last use is due to be written: that write must not stand in the way.

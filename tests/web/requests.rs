@@ -78,7 +78,7 @@ fn get(path: &str, extra: &str) -> Vec<u8> {
 fn post_form(path: &str, body: &[u8]) -> Vec<u8> {
     let mut request = format!(
         "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
+         Sec-Fetch-Site: same-origin\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .into_bytes();
@@ -353,4 +353,21 @@ async fn an_answer_nobody_reads_is_cut_off_after_the_client_timeout() {
     .await;
     assert!(headers_arrived, "the answer began");
     assert!(received < 8_000_000, "received {received} bytes");
+}
+
+#[actix_web::test]
+async fn a_form_too_large_from_another_site_gets_nothing_given_back() {
+    let app = spawn_app().await;
+    let mut body = b"name=Eve&please_re_enter_your_password=x&filler=".to_vec();
+    body.extend(std::iter::repeat_n(b'x', 70 * 1024));
+    let forged = String::from_utf8(post_form("//evil.example/login", &body))
+        .unwrap()
+        .replace(
+            "Sec-Fetch-Site: same-origin",
+            "Origin: https://evil.example",
+        );
+    let answer = raw(&app, forged.as_bytes(), WAIT).await;
+    assert_eq!(status_of(&answer), 413);
+    assert!(!answer.contains("kept-form"), "no form is given back");
+    assert!(!answer.contains("evil.example"));
 }

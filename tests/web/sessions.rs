@@ -568,7 +568,7 @@ async fn over_https_the_cookies_are_secure_and_host_only() {
         .await
         .replace("https://articles.example.org", "");
     let page = browser.visit(&link).await;
-    let (action, fields) = Browser::form_fields(&page, "form.form", &[]);
+    let (action, fields) = Browser::form_fields(&page, "form.form", &[("password", PASSWORD)]);
     let pairs: Vec<(&str, &str)> = fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
