@@ -98,8 +98,8 @@ pub fn confirm_signup(site_name: &str, name: &str, email: &Email, link: &str) ->
         &[
             format!(
                 "Thank you for signing up to {site_name}. Open the link below within a day and \
-                 press the button on the page: your free trial starts then, and every \
-                 members-only guide reads in full."
+                 type the password you chose on the page it opens: your free trial starts then, \
+                 and every members-only guide reads in full."
             ),
             "If you did not sign up, ignore this message: no account is made.".to_owned(),
         ],

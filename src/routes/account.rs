@@ -253,8 +253,8 @@ pub async fn signup(
         "Check your inbox",
         vec![
             format!(
-                "We sent a link to {shown}. Open it within a day and press the button on the \
-                 page to start your free trial."
+                "We sent a link to {shown}. Open it within a day and type your password on the \
+                 page it opens to start your free trial."
             ),
             "No mail after a few minutes? Look in your spam folder, or sign up again for another \
              link. If you already have an account, the mail says so: log in instead."
@@ -301,6 +301,73 @@ impl ConfirmPage {
             errors: FieldErrors::default(),
         })
     }
+}
+
+/// The password chosen at sign-up, typed again on its confirmation page: its hash, or the answer
+/// to give (the page again with a message; after a few wrong ones the sign-up is dropped).
+async fn typed_password(
+    state: &AppState,
+    visitor: &Visitor,
+    path: &str,
+    token: &str,
+    found: &PendingSignup,
+    typed: &str,
+) -> Result<Result<crate::db::users::PasswordHash, HttpResponse>, AppError> {
+    let check = throttle::Check {
+        bucket: throttle::PASSWORD_CHECK,
+        // By the link's token, which no other sign-up will ever have (row ids are reused).
+        key: state
+            .auth
+            .secrets
+            .sign(&["signup-confirm", &token_hash(token)]),
+        rule: throttle::Rule::Count {
+            max: CONFIRM_ATTEMPTS,
+            window: time::Duration::days(1),
+        },
+    };
+    let reserved = db::run(&state.pool, move |conn| {
+        Ok(throttle::reserve(conn, &[check])?)
+    })
+    .await?;
+    let right = match &reserved {
+        Ok(_) if !typed.is_empty() => {
+            state
+                .auth
+                .hasher
+                .check(typed, Some(&found.password_hash()))
+                .await?
+                != Checked::Wrong
+        }
+        _ => false,
+    };
+    if right {
+        return Ok(Ok(found.password_hash()));
+    }
+    let exhausted = match &reserved {
+        Ok(reservation) => reservation.counts.first().copied().unwrap_or(0) >= CONFIRM_ATTEMPTS,
+        Err(_) => true,
+    };
+    if exhausted {
+        let id = found.id;
+        db::run(&state.pool, move |conn| {
+            Ok(PendingSignup::forget(conn, id)?)
+        })
+        .await?;
+        return Ok(Err(signup_link_expired(state, visitor, path).await?));
+    }
+    let mut page = ConfirmPage::new(state, visitor, path, found).await?;
+    page.errors.add(
+        "password",
+        if typed.is_empty() {
+            "Type the password you chose when you signed up."
+        } else {
+            "That is not the password chosen at sign-up."
+        },
+    );
+    Ok(Err(render_private(
+        &page,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )?))
 }
 
 /// Wrong passwords typed on a sign-up's confirmation page before the sign-up is dropped.
@@ -366,59 +433,39 @@ pub async fn confirm(
     let Some(found) = pending(&state, &token).await? else {
         return signup_link_expired(&state, &visitor, &path).await;
     };
-    // The password chosen at sign-up, typed again; a few wrong ones drop the sign-up.
-    let check = throttle::Check {
-        bucket: throttle::PASSWORD_CHECK,
-        // By the link's token, which no other sign-up will ever have (row ids are reused).
-        key: state
-            .auth
-            .secrets
-            .sign(&["signup-confirm", &token_hash(&token)]),
-        rule: throttle::Rule::Count {
-            max: CONFIRM_ATTEMPTS,
-            window: time::Duration::days(1),
-        },
-    };
-    let pending_id = found.id;
-    let reserved = db::run(&state.pool, move |conn| {
-        Ok(throttle::reserve(conn, &[check])?)
-    })
-    .await?;
-    let typed = fields.get("password");
-    let right = match &reserved {
-        Ok(_) if !typed.is_empty() => {
-            state
-                .auth
-                .hasher
-                .check(typed, Some(&found.password_hash()))
-                .await?
-                != Checked::Wrong
-        }
-        _ => false,
-    };
-    if !right {
-        let exhausted = match &reserved {
-            Ok(reservation) => reservation.counts.first().copied().unwrap_or(0) >= CONFIRM_ATTEMPTS,
-            Err(_) => true,
-        };
-        if exhausted {
-            db::run(&state.pool, move |conn| {
-                Ok(PendingSignup::forget(conn, pending_id)?)
-            })
-            .await?;
-            return signup_link_expired(&state, &visitor, &path).await;
-        }
-        let mut page = ConfirmPage::new(&state, &visitor, &path, &found).await?;
-        page.errors.add(
-            "password",
-            if typed.is_empty() {
-                "Type the password you chose when you signed up."
-            } else {
-                "That is not the password chosen at sign-up."
-            },
+    let password_hash = if fields.get("intent") == "choose" {
+        // The link proves the address is the holder's: whoever signed up with it, they choose
+        // the account's password here (a stranger's sign-up with their address cannot keep
+        // them out, nor make the account with the stranger's password).
+        let mut errors = FieldErrors::default();
+        let chosen = errors.check(
+            "new_password",
+            NewPassword::parse(fields.get("new_password")),
         );
-        return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
-    }
+        if chosen.is_some() && fields.get("new_password_confirm") != fields.get("new_password") {
+            errors.add("new_password_confirm", "The two passwords do not match.");
+        }
+        let Some(chosen) = chosen.filter(|_| errors.is_empty()) else {
+            let mut page = ConfirmPage::new(&state, &visitor, &path, &found).await?;
+            page.errors = errors;
+            return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
+        };
+        state.auth.hasher.hash(chosen.expose()).await?
+    } else {
+        match typed_password(
+            &state,
+            &visitor,
+            &path,
+            &token,
+            &found,
+            fields.get("password"),
+        )
+        .await?
+        {
+            Ok(hash) => hash,
+            Err(answer) => return Ok(answer),
+        }
+    };
     let hash = token_hash(&token);
     let trial_days = settings(&state).await?.trial_days;
     let made = db::run(&state.pool, move |conn| {
@@ -431,7 +478,7 @@ pub async fn confirm(
             let new = NewMember {
                 email: &email,
                 name: &name,
-                password_hash: &found.password_hash(),
+                password_hash: &password_hash,
                 trial_days,
             };
             let member = match Member::create(conn, &new) {

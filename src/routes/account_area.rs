@@ -192,13 +192,19 @@ fn ended_for_safety(visitor: &Visitor) -> HttpResponse {
     see_other("/login?ended=1")
 }
 
-/// Reserves a mail to `address` sent because of `client`; false when the address or the client
-/// has had its share today (see [`crate::limits::MAIL_PER_ADDRESS`]).
-async fn mail_allowed(state: &AppState, address: &str, client: &str) -> Result<bool, AppError> {
+/// Reserves a mail to `address` that member `id` asks for, because of `client`; false when they
+/// have had their share today (see [`crate::limits::MAIL_PER_ADDRESS`]). Counted per member and
+/// address, so one member asking for mail to another's address never uses up that one's share.
+async fn mail_allowed(
+    state: &AppState,
+    id: i32,
+    address: &str,
+    client: &str,
+) -> Result<bool, AppError> {
     let checks = crate::limits::mail_checks(
         &state.auth.secrets,
         crate::limits::Mail::Confirmation,
-        address,
+        &format!("{id} {address}"),
         client,
     );
     db::run(&state.pool, move |conn| {
@@ -287,7 +293,13 @@ pub async fn change_email(
     if let Some(email) = new_email
         .as_ref()
         .filter(|_| password_ok && errors.is_empty())
-        && !mail_allowed(&state, email.as_str(), &state.auth.clients.key(&req)).await?
+        && !mail_allowed(
+            &state,
+            member.id,
+            email.as_str(),
+            &state.auth.clients.key(&req),
+        )
+        .await?
     {
         errors.add("new_email", MAIL_CAPPED);
         status = StatusCode::TOO_MANY_REQUESTS;
@@ -403,7 +415,14 @@ pub async fn resend_verification(
         visitor.flash("Your address is already confirmed.");
         return Ok(see_other("/account"));
     }
-    if !mail_allowed(&state, &member.email, &state.auth.clients.key(&req)).await? {
+    if !mail_allowed(
+        &state,
+        member.id,
+        &member.email,
+        &state.auth.clients.key(&req),
+    )
+    .await?
+    {
         visitor.flash(MAIL_CAPPED);
         return Ok(see_other("/account"));
     }

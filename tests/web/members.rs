@@ -532,10 +532,6 @@ async fn a_link_from_a_sign_up_someone_else_made_cannot_make_the_account_with_th
                 .contains("not the password")
         );
     }
-    let gone = ana
-        .submit(&page, "form.form", &[("password", "a last guess here")])
-        .await;
-    assert_eq!(gone.status, StatusCode::GONE, "the sign-up is dropped");
     assert_eq!(
         count(
             &app,
@@ -543,12 +539,59 @@ async fn a_link_from_a_sign_up_someone_else_made_cannot_make_the_account_with_th
         ),
         0
     );
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM pending_signups"), 0);
-    // Her own sign-up works as ever.
-    let welcome = Browser::new(&app)
-        .sign_up("Ana", "ana@example.com", PASSWORD)
+    // The link proves the address is hers: she chooses her own password on the same page.
+    let welcome = ana
+        .submit(
+            &page,
+            "form.choose-form",
+            &[
+                ("new_password", PASSWORD),
+                ("new_password_confirm", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(welcome.path, "/welcome");
+    assert_eq!(
+        Browser::new(&app)
+            .log_in("ana@example.com", "the stranger's phrase")
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the stranger's password does nothing"
+    );
+    assert_eq!(
+        Browser::new(&app)
+            .log_in("ana@example.com", PASSWORD)
+            .await
+            .path,
+        "/account"
+    );
+}
+
+#[actix_web::test]
+async fn a_confirmation_link_typed_at_with_wrong_passwords_is_dropped_after_five() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    browser
+        .ask_to_sign_up("Ana", "ana@example.com", PASSWORD)
+        .await;
+    let link = saved_link(&app, "ana@example.com", "/signup/confirm/").await;
+    let page = browser.visit(&link).await;
+    for n in 0..4 {
+        let refused = browser
+            .submit(
+                &page,
+                "form.form",
+                &[("password", &format!("wrong {n} guess"))],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let gone = browser
+        .submit(&page, "form.form", &[("password", "a last guess here")])
+        .await;
+    assert_eq!(gone.status, StatusCode::GONE, "the sign-up is dropped");
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM pending_signups"), 0);
 }
 
 #[actix_web::test]
