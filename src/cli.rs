@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
 
-use crate::config::{Cli, Command, Settings, UsersCommand};
+use crate::config::{Cli, Command, Settings, StripeCommand, UsersCommand};
 use crate::startup::Application;
 use crate::{content, db};
 
@@ -88,6 +88,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Stripe {
+            command:
+                StripeCommand::Setup {
+                    currency,
+                    monthly,
+                    yearly,
+                },
+        } => crate::billing::setup::run(
+            &settings,
+            &crate::billing::setup::Request {
+                currency: &currency,
+                monthly: &monthly,
+                yearly: &yearly,
+            },
+        ),
         Command::Users { command } => users(&settings, command),
         Command::CreateAdmin { email, name } => create_admin(&settings, &email, &name),
     }

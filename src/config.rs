@@ -119,6 +119,22 @@ pub struct Cli {
           value_parser = clap::value_parser!(u16).range(2..=600))]
     pub client_timeout: u16,
 
+    /// Stripe's secret key (sk_live_… or sk_test_…): turns paid memberships on. Give it in the
+    /// environment.
+    #[arg(long, env = "GUIDEPOST_STRIPE_SECRET_KEY", hide_env_values = true, global = true,
+          value_parser = secret)]
+    pub stripe_secret_key: Option<Secret>,
+
+    /// The signing secret of the webhook endpoint (whsec_…), printed once by `guidepost stripe
+    /// setup`. Give it in the environment.
+    #[arg(long, env = "GUIDEPOST_STRIPE_WEBHOOK_SECRET", hide_env_values = true, global = true,
+          value_parser = secret)]
+    pub stripe_webhook_secret: Option<Secret>,
+
+    /// Where Stripe's API is [default: https://api.stripe.com].
+    #[arg(long, env = "GUIDEPOST_STRIPE_API_BASE", global = true)]
+    pub stripe_api_base: Option<String>,
+
     /// How log lines are written to standard error: text, or json (one object a line, for log
     /// collectors).
     #[arg(long, env = "GUIDEPOST_LOG_FORMAT", default_value = "text", global = true,
@@ -158,10 +174,33 @@ pub enum Command {
         /// The backup to restore.
         file: PathBuf,
     },
+    /// Paid memberships through Stripe.
+    Stripe {
+        #[command(subcommand)]
+        command: StripeCommand,
+    },
     /// Manage accounts.
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StripeCommand {
+    /// Create the membership's product, its monthly and yearly prices and the webhook endpoint
+    /// (at the base URL's /stripe/webhook) in the Stripe account of GUIDEPOST_STRIPE_SECRET_KEY,
+    /// and keep their ids. Run it again to change the prices: members keep the price they chose.
+    Setup {
+        /// Three-letter currency code, such as eur, usd or gbp.
+        #[arg(long)]
+        currency: String,
+        /// The monthly price, such as 9.00.
+        #[arg(long)]
+        monthly: String,
+        /// The yearly price, such as 90.00.
+        #[arg(long)]
+        yearly: String,
     },
 }
 
@@ -234,6 +273,8 @@ pub struct Settings {
     pub metrics_bind: Option<SocketAddr>,
     /// How long a client may stall (see [`crate::connections`] and [`crate::requests`]).
     pub client_timeout: std::time::Duration,
+    /// Stripe, when paid memberships are on.
+    pub stripe: Option<crate::billing::StripeSettings>,
 }
 
 impl Settings {
@@ -292,8 +333,37 @@ impl Settings {
             trusted_proxies,
             metrics_bind,
             client_timeout: std::time::Duration::from_secs(u64::from(cli.client_timeout)),
+            stripe: stripe_settings(cli)?,
         })
     }
+}
+
+/// Stripe's settings, when its secret key is given.
+fn stripe_settings(cli: &Cli) -> anyhow::Result<Option<crate::billing::StripeSettings>> {
+    let Some(secret_key) = cli.stripe_secret_key.clone() else {
+        if cli.stripe_webhook_secret.is_some() {
+            tracing::warn!(
+                "GUIDEPOST_STRIPE_WEBHOOK_SECRET is set without GUIDEPOST_STRIPE_SECRET_KEY: payments stay off"
+            );
+        }
+        return Ok(None);
+    };
+    let api_base = match cli.stripe_api_base.as_deref() {
+        Some(base) => BaseUrl::parse(base)
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "GUIDEPOST_STRIPE_API_BASE {base:?} must be an origin such as https://api.stripe.com"
+                )
+            })?
+            .as_str()
+            .to_owned(),
+        None => crate::billing::DEFAULT_API_BASE.to_owned(),
+    };
+    Ok(Some(crate::billing::StripeSettings {
+        secret_key,
+        webhook_secret: cli.stripe_webhook_secret.clone(),
+        api_base,
+    }))
 }
 
 /// The public origin, without a trailing slash: `https://example.com` or `http://127.0.0.1:8080`.

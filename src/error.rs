@@ -42,6 +42,9 @@ pub enum AppError {
         heading: &'static str,
         message: String,
     },
+    /// Stripe could not be reached or refused a call: nothing was charged or changed.
+    #[error("payments are unavailable: {0}")]
+    PaymentProvider(#[from] crate::billing::stripe::StripeError),
     /// Anything else that went wrong; the visitor sees only a request id.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -56,6 +59,7 @@ impl ResponseError for AppError {
             Self::FormExpired | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::WriteUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::PaymentProvider(_) => StatusCode::BAD_GATEWAY,
             Self::BadRequest { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -115,6 +119,13 @@ impl ResponseError for AppError {
                 heading,
                 message,
             } => with_message(*status, heading, message.clone()),
+            Self::PaymentProvider(_) => with_message(
+                self.status_code(),
+                "Payments are unavailable just now",
+                "We could not reach Stripe, who handle our payments. Nothing was charged or \
+                 changed; please try again in a few minutes."
+                    .to_owned(),
+            ),
             _ => HttpResponse::build(self.status_code()).finish(),
         }
     }

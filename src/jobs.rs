@@ -26,19 +26,28 @@ pub const REMINDER_DAYS: i64 = 3;
 
 /// Queues the reminder of every member whose trial ends within [`REMINDER_DAYS`] and who has not
 /// had it, each in a transaction with the mark that it was sent; returns how many.
+/// With `plans` (payments on), the reminder offers them; a member who already chose one, or has
+/// complimentary access, gets no reminder.
 pub fn queue_trial_reminders(
     conn: &mut diesel::SqliteConnection,
     site_name: &str,
     account_url: &str,
+    plans: Option<&crate::billing::Plans>,
 ) -> diesel::QueryResult<usize> {
-    let due = Member::due_trial_reminder(conn, db::now(), REMINDER_DAYS)?;
+    let now = db::now();
+    let due = Member::due_trial_reminder(conn, now, REMINDER_DAYS)?;
+    let mut queued = 0;
     for member in &due {
+        let on_trial = matches!(member.access(now), crate::db::users::Access::Trial(_));
         conn.immediate_transaction(|conn| {
-            messages::trial_reminder(site_name, member, account_url).queue(conn)?;
+            if on_trial {
+                messages::trial_reminder(site_name, member, account_url, plans).queue(conn)?;
+            }
             Member::mark_reminded(conn, member.id)
         })?;
+        queued += usize::from(on_trial);
     }
-    Ok(due.len())
+    Ok(queued)
 }
 
 /// Seconds before a message is tried again after its `attempts`th attempt: 1 min, 2 min, 4 min,
@@ -56,6 +65,8 @@ pub struct Jobs {
     pub base_url: BaseUrl,
     /// Counts of article views handed over by the workers.
     pub views: std::sync::mpsc::Receiver<crate::readership::Counts>,
+    /// Payments are on: reminders offer the plans.
+    pub payments: bool,
 }
 
 impl Jobs {
@@ -159,10 +170,12 @@ impl Jobs {
         let cache = Arc::clone(&self.cache);
         let account_url = self.base_url.join("/account");
         let site_name = self.cache.last_known().site_title;
+        let payments = self.payments;
         let reminded = db::run(&self.pool, move |conn| {
             let now = db::now();
-            let reminded = queue_trial_reminders(conn, &site_name, &account_url)?;
             let settings = cache.settings(conn)?;
+            let plans = settings.plans.as_ref().filter(|_| payments);
+            let reminded = queue_trial_reminders(conn, &site_name, &account_url, plans)?;
             SessionRow::sweep(
                 conn,
                 now,

@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod auth;
 pub mod backup;
+pub mod billing;
 pub mod cli;
 pub mod client;
 pub mod compression;

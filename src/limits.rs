@@ -216,6 +216,8 @@ pub struct Floods {
     pub login: RateLimiter,
     pub signup: RateLimiter,
     pub reset: RateLimiter,
+    /// Checkouts and billing-portal visits opened at Stripe, per member.
+    pub checkout: RateLimiter,
 }
 
 impl Default for Floods {
@@ -225,6 +227,7 @@ impl Default for Floods {
             login: RateLimiter::new("flood_login", 30, 30),
             signup: RateLimiter::new("flood_signup", 10, 10),
             reset: RateLimiter::new("flood_reset", 10, 10),
+            checkout: RateLimiter::new("flood_checkout", 10, 4),
         }
     }
 }

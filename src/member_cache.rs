@@ -4,8 +4,9 @@
 //! for every member who may read members-only guides, but for one thing: the CSRF token of the
 //! header's log-out form, which is each session's own.
 //!
-//! So a member's page is kept once per audience (members whose trial runs, editors, admins: the
-//! role is part of the key) with the token cut out, and compressed once: the gzip body is kept as
+//! So a member's page is kept once per audience (members whose trial runs, paying members,
+//! members with a complimentary grant, editors, admins: the role and what gives the member access
+//! are the key) with the token cut out, and compressed once: the gzip body is kept as
 //! the raw deflate of the part before the token, ended with a full flush, and the raw deflate of
 //! the part after it. Each request then gets its own gzip stream by splicing its token in between
 //! as a stored (uncompressed) deflate block, with a CRC combined from the parts' CRCs: no page is
@@ -171,7 +172,7 @@ fn accepts_gzip(req: &ServiceRequest) -> bool {
 }
 
 /// The member behind a request and their session's token, when their page may come from here.
-fn cacheable_member(req: &ServiceRequest) -> Option<(Member, String)> {
+fn cacheable_member(req: &ServiceRequest) -> Option<(Member, &'static str, String)> {
     if req.method() != Method::GET {
         return None;
     }
@@ -180,11 +181,12 @@ fn cacheable_member(req: &ServiceRequest) -> Option<(Member, String)> {
         return None;
     }
     let member: Member = session.get(MEMBER).ok().flatten()?;
-    if !member.can_read_members_only(crate::db::now()) {
+    let access = member.access(crate::db::now());
+    if !access.reads_members_only() {
         return None;
     }
     let token: String = session.get(CSRF).ok().flatten()?;
-    Some((member, token))
+    Some((member, access.audience(), token))
 }
 
 /// The middleware; see the module documentation.
@@ -199,11 +201,16 @@ pub async fn serve_members(
     else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let Some((member, token)) = cacheable_member(&req) else {
+    let Some((member, audience, token)) = cacheable_member(&req) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let gzip = accepts_gzip(&req);
-    let key = format!("{}\n{}?{}", member.role, req.path(), req.query_string());
+    let key = format!(
+        "{}/{audience}\n{}?{}",
+        member.role,
+        req.path(),
+        req.query_string()
+    );
     let generation = cache.generation();
 
     let hit = LOCAL.with(|local| {

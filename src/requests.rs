@@ -203,6 +203,9 @@ fn check_head(req: &ServiceRequest) -> Result<(), AppError> {
 /// How large a body may be at this address, for this visitor.
 fn body_limit(req: &ServiceRequest) -> usize {
     let path = req.path();
+    if path == "/stripe/webhook" {
+        return crate::routes::stripe_webhook::BODY_LIMIT;
+    }
     let large = path == "/admin/images" || path.starts_with("/admin/articles/");
     if !large {
         return FORM_BYTES;

@@ -128,6 +128,7 @@ impl Application {
                 wake: Arc::clone(&mail_wake),
                 base_url: base_url.clone(),
                 views,
+                payments: settings.stripe.is_some(),
             }
             .run(),
         );
@@ -150,6 +151,18 @@ impl Application {
         };
         // The account machinery on its own too, for the extractor that reads the session.
         let auth_data = web::Data::new(auth.clone());
+        let billing = settings
+            .stripe
+            .clone()
+            .map(crate::billing::stripe::Stripe::new);
+        if let Some(stripe) = &billing
+            && stripe.settings().webhook_secret.is_none()
+        {
+            tracing::warn!(
+                "GUIDEPOST_STRIPE_WEBHOOK_SECRET is not set: Stripe's webhook deliveries will be \
+                 refused, so payments will not give access (run `guidepost stripe setup`)"
+            );
+        }
         let state = web::Data::new(AppState {
             pool,
             site,
@@ -159,12 +172,17 @@ impl Application {
             pages: Arc::clone(&page_cache_handle),
             mail_folder: crate::mail::mail_folder(&settings.database),
             database: settings.database.clone(),
+            billing: billing.clone(),
         });
 
         let documents = web::Data::new(routes::feeds::Documents::default());
         let client_timeout = settings.client_timeout;
         let body_deadline = web::Data::new(crate::requests::BodyDeadline(client_timeout));
         let health_check = web::Data::new(routes::health::LastCheck::default());
+        let form_targets = billing
+            .as_ref()
+            .map(|stripe| stripe.settings().hosted_origins())
+            .unwrap_or_default();
 
         let server = HttpServer::new(move || {
             App::new()
@@ -200,7 +218,7 @@ impl Application {
                 .wrap(from_fn(page_cache::serve_cached))
                 .wrap(from_fn(crate::readership::count_views))
                 .wrap(from_fn(telemetry::request_context))
-                .wrap(security_headers(secure))
+                .wrap(security_headers(secure, &form_targets))
                 .configure(routes::configure)
         })
         // No Nagle delay, and stalled clients cut off (see `connections`).
@@ -360,11 +378,22 @@ pub const SECURITY_HEADERS: &[(&str, &str)] = &[
 /// Subdomains are left alone: they may be other sites of the publisher's.
 pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
-fn security_headers(https: bool) -> DefaultHeaders {
+/// The headers every response carries. With payments on, forms may also lead to Stripe's hosted
+/// pages (a form posts here, and the answer sends the browser there): browsers hold a redirect
+/// after a form to the policy's `form-action` too.
+fn security_headers(https: bool, form_targets: &[String]) -> DefaultHeaders {
     let headers = SECURITY_HEADERS
         .iter()
         .fold(DefaultHeaders::new(), |headers, (name, value)| {
-            headers.add((*name, *value))
+            if *name == "Content-Security-Policy" && !form_targets.is_empty() {
+                let policy = value.replace(
+                    "form-action 'self'",
+                    &format!("form-action 'self' {}", form_targets.join(" ")),
+                );
+                headers.add((*name, policy))
+            } else {
+                headers.add((*name, *value))
+            }
         });
     if https {
         headers.add(("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY))

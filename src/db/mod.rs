@@ -9,6 +9,7 @@
 
 pub mod articles;
 pub mod audit;
+pub mod billing;
 pub mod cache;
 pub mod editing;
 pub mod health;

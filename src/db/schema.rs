@@ -130,6 +130,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    payments (id) {
+        id -> Integer,
+        stripe_invoice_id -> Text,
+        user_id -> Integer,
+        subscription_stripe_id -> Nullable<Text>,
+        amount -> Integer,
+        currency -> Text,
+        status -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
     pending_signups (id) {
         id -> Integer,
         token_hash -> Text,
@@ -174,6 +187,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    stripe_events (id) {
+        id -> Text,
+        kind -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> Integer,
+        stripe_id -> Text,
+        user_id -> Integer,
+        status -> Text,
+        plan_interval -> Text,
+        amount -> Integer,
+        currency -> Text,
+        trial_end -> Nullable<Timestamp>,
+        current_period_end -> Nullable<Timestamp>,
+        cancel_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        past_due_since -> Nullable<Timestamp>,
+        started_at -> Timestamp,
+        converted_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     tags (id) {
         id -> Integer,
         slug -> Text,
@@ -209,6 +250,11 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         trial_reminder_sent_at -> Nullable<Timestamp>,
+        stripe_customer_id -> Nullable<Text>,
+        paid_status -> Nullable<Text>,
+        paid_grace_ends_at -> Nullable<Timestamp>,
+        complimentary_since -> Nullable<Timestamp>,
+        complimentary_until -> Nullable<Timestamp>,
     }
 }
 
@@ -220,8 +266,10 @@ diesel::joinable!(articles -> images (cover_image_id));
 diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(page_views -> articles (article_id));
+diesel::joinable!(payments -> users (user_id));
 diesel::joinable!(outbox -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(subscriptions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     article_bodies,
@@ -235,10 +283,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     images,
     outbox,
     page_views,
+    payments,
     pending_signups,
     sessions,
     settings,
     slug_redirects,
+    stripe_events,
+    subscriptions,
     tags,
     throttle_events,
     users

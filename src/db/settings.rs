@@ -22,6 +22,10 @@ pub struct SiteSettings {
     pub session_idle_days: i64,
     /// ...and after this many days in any case.
     pub session_absolute_days: i64,
+    /// Days a member whose payment failed keeps reading while Stripe retries.
+    pub grace_days: i64,
+    /// The paid plans, once `guidepost stripe setup` made them.
+    pub plans: Option<crate::billing::Plans>,
 }
 
 impl Default for SiteSettings {
@@ -37,6 +41,8 @@ impl Default for SiteSettings {
             signups_open: true,
             session_idle_days: 14,
             session_absolute_days: 30,
+            grace_days: 7,
+            plans: None,
         }
     }
 }
@@ -47,6 +53,7 @@ impl SiteSettings {
             .select((settings::key, settings::value))
             .load(conn)?;
         let mut loaded = Self::default();
+        let mut stripe = std::collections::HashMap::new();
         for (key, value) in rows {
             let days = || {
                 value
@@ -73,10 +80,46 @@ impl SiteSettings {
                 "session_absolute_days" => {
                     loaded.session_absolute_days = days().unwrap_or(loaded.session_absolute_days);
                 }
+                "grace_days" => {
+                    loaded.grace_days = value
+                        .trim()
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|d| (0..=60).contains(d))
+                        .unwrap_or(loaded.grace_days);
+                }
+                key if key.starts_with("stripe_") => {
+                    stripe.insert(key.to_owned(), value.trim().to_owned());
+                }
                 _ => {}
             }
         }
+        loaded.plans = plans(&stripe);
         Ok(loaded)
+    }
+
+    /// Stores the plans `guidepost stripe setup` made.
+    pub fn set_plans(
+        conn: &mut SqliteConnection,
+        plans: &crate::billing::Plans,
+    ) -> QueryResult<()> {
+        super::write_transaction(conn, |conn| {
+            Self::set(conn, "stripe_currency", &plans.currency)?;
+            Self::set(conn, "stripe_monthly_amount", &plans.monthly.to_string())?;
+            Self::set(conn, "stripe_yearly_amount", &plans.yearly.to_string())?;
+            Self::set(conn, "stripe_product", &plans.product)?;
+            Self::set(conn, "stripe_monthly_price", &plans.monthly_price)?;
+            Self::set(conn, "stripe_yearly_price", &plans.yearly_price)
+        })
+    }
+
+    /// The id of the webhook endpoint `guidepost stripe setup` made, if it made one.
+    pub fn webhook_endpoint(conn: &mut SqliteConnection) -> QueryResult<Option<String>> {
+        settings::table
+            .find("stripe_webhook_endpoint")
+            .select(settings::value)
+            .first(conn)
+            .optional()
     }
 
     /// Stores one setting.
@@ -94,4 +137,18 @@ impl SiteSettings {
             .execute(conn)
             .map(drop)
     }
+}
+
+/// The plans among the stored settings, when all of them are there.
+fn plans(stored: &std::collections::HashMap<String, String>) -> Option<crate::billing::Plans> {
+    let get = |key: &str| stored.get(key).filter(|v| !v.is_empty()).cloned();
+    let amount = |key: &str| get(key)?.parse::<i64>().ok().filter(|a| *a > 0);
+    Some(crate::billing::Plans {
+        currency: get("stripe_currency")?,
+        monthly: amount("stripe_monthly_amount")?,
+        yearly: amount("stripe_yearly_amount")?,
+        product: get("stripe_product")?,
+        monthly_price: get("stripe_monthly_price")?,
+        yearly_price: get("stripe_yearly_price")?,
+    })
 }

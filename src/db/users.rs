@@ -82,6 +82,50 @@ pub struct Member {
     pub trial_reminder_sent_at: Option<PrimitiveDateTime>,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
+    /// The status of the member's current paid subscription, as Stripe last reported it.
+    #[serde(default)]
+    pub paid_status: Option<String>,
+    /// While past due, reading goes on until this moment (the publisher's grace period).
+    #[serde(default)]
+    pub paid_grace_ends_at: Option<PrimitiveDateTime>,
+    /// An admin's complimentary grant: since when, and until when (no end: forever).
+    #[serde(default)]
+    pub complimentary_since: Option<PrimitiveDateTime>,
+    #[serde(default)]
+    pub complimentary_until: Option<PrimitiveDateTime>,
+}
+
+/// Why a member may read members-only guides, or why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Staff,
+    /// A paid subscription that is trialing or active.
+    Paid,
+    /// A subscription past due, still read until the end of the grace period.
+    Grace(PrimitiveDateTime),
+    /// An admin's grant, until a date or forever.
+    Complimentary(Option<PrimitiveDateTime>),
+    /// The free trial, until its end.
+    Trial(PrimitiveDateTime),
+    /// None of these holds.
+    None,
+}
+
+impl Access {
+    pub fn reads_members_only(self) -> bool {
+        self != Self::None
+    }
+
+    /// A name for the audience a page was made for: members' cached pages are kept per audience.
+    pub fn audience(self) -> &'static str {
+        match self {
+            Self::Staff => "staff",
+            Self::Paid | Self::Grace(_) => "paid",
+            Self::Complimentary(_) => "complimentary",
+            Self::Trial(_) => "trial",
+            Self::None => "none",
+        }
+    }
 }
 
 /// A stored bcrypt hash. Never printed, serialised or logged.
@@ -131,9 +175,38 @@ impl Member {
         self.trial_ends_at.is_some_and(|end| end > now)
     }
 
-    /// Members-only articles read in full for staff and for members whose trial runs.
+    /// What lets this member read members-only guides at `now`, the first that holds: their
+    /// role, a paid subscription (past due: within the grace period), an admin's grant, the trial.
+    pub fn access(&self, now: PrimitiveDateTime) -> Access {
+        if self.is_staff() {
+            return Access::Staff;
+        }
+        match self.paid_status.as_deref() {
+            Some(crate::db::billing::TRIALING | crate::db::billing::ACTIVE) => {
+                return Access::Paid;
+            }
+            Some(crate::db::billing::PAST_DUE) => {
+                if let Some(until) = self.paid_grace_ends_at.filter(|until| *until > now) {
+                    return Access::Grace(until);
+                }
+            }
+            _ => {}
+        }
+        if self.complimentary_since.is_some_and(|since| since <= now)
+            && self.complimentary_until.is_none_or(|until| until > now)
+        {
+            return Access::Complimentary(self.complimentary_until);
+        }
+        match self.trial_ends_at {
+            Some(end) if end > now => Access::Trial(end),
+            _ => Access::None,
+        }
+    }
+
+    /// Members-only articles read in full for staff, paying members, members with a grant, and
+    /// members whose trial runs.
     pub fn can_read_members_only(&self, now: PrimitiveDateTime) -> bool {
-        self.is_staff() || self.trial_active(now)
+        self.access(now).reads_members_only()
     }
 
     pub fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<Self>> {

@@ -217,8 +217,23 @@ pub fn email_change_notice(site_name: &str, member: &Member, new: &Email) -> New
 }
 
 /// Sent once, three days before a trial ends.
-pub fn trial_reminder(site_name: &str, member: &Member, account_url: &str) -> NewMessage {
+/// With `plans`, it offers them.
+pub fn trial_reminder(
+    site_name: &str,
+    member: &Member,
+    account_url: &str,
+    plans: Option<&crate::billing::Plans>,
+) -> NewMessage {
     let ends = member.trial_ends_at.map(date_label).unwrap_or_default();
+    let last = match plans {
+        Some(plans) => format!(
+            "To keep reading, become a member from your account page: {} or {}. Choose before \
+             {ends} and the first payment falls on that day; nothing is charged before.",
+            plans.label(crate::billing::Plan::Monthly),
+            plans.label(crate::billing::Plan::Yearly)
+        ),
+        None => "There is nothing to cancel and nothing to pay.".to_owned(),
+    };
     compose(
         "trial_reminder",
         To::member(member),
@@ -228,7 +243,68 @@ pub fn trial_reminder(site_name: &str, member: &Member, account_url: &str) -> Ne
                 "A reminder: your free trial ends on {ends}. Until then every members-only guide \
                  reads in full; afterwards they show their opening only."
             ),
-            "There is nothing to cancel and nothing to pay.".to_owned(),
+            last,
+        ],
+        Some((
+            if plans.is_some() {
+                "Choose a plan"
+            } else {
+                "Your account"
+            },
+            account_url,
+        )),
+        site_name,
+    )
+}
+
+/// Sent when a membership's payment failed: the card needs updating.
+pub fn payment_failed(
+    site_name: &str,
+    member: &Member,
+    amount: &str,
+    grace_days: i64,
+    account_url: &str,
+) -> NewMessage {
+    compose(
+        "payment_failed",
+        To::member(member),
+        format!("Your {site_name} payment did not go through"),
+        &[
+            format!(
+                "We could not take your membership's payment of {amount}. Stripe, who handle our \
+                 payments, will try again over the coming days."
+            ),
+            format!(
+                "Members-only guides stay open to you for {grace_days} days meanwhile. To keep \
+                 them open, update your card: on your account page, choose Manage billing."
+            ),
+        ],
+        Some(("Update your card", account_url)),
+        site_name,
+    )
+}
+
+/// Sent a few days before a paid membership's trial ends and its first payment falls.
+pub fn paid_trial_ending(
+    site_name: &str,
+    member: &Member,
+    ends: time::PrimitiveDateTime,
+    price: &str,
+    account_url: &str,
+) -> NewMessage {
+    let ends = date_label(ends);
+    compose(
+        "paid_trial_ending",
+        To::member(member),
+        format!("Your {site_name} membership's first payment is on {ends}"),
+        &[
+            format!(
+                "Your trial ends on {ends}, and your membership goes on at {price}: the first \
+                 payment is taken that day with the card you gave."
+            ),
+            "To change your card or cancel before then, choose Manage billing on your account \
+             page."
+                .to_owned(),
         ],
         Some(("Your account", account_url)),
         site_name,
@@ -253,6 +329,10 @@ mod tests {
             trial_reminder_sent_at: None,
             created_at: now,
             updated_at: now,
+            paid_status: None,
+            paid_grace_ends_at: None,
+            complimentary_since: None,
+            complimentary_until: None,
         }
     }
 

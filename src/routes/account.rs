@@ -539,6 +539,11 @@ struct WelcomePage {
     email: String,
     trial_ends: String,
     next: String,
+    /// The plans, when payments are on, to choose now or later.
+    offers: Vec<crate::billing::Offer>,
+    /// Enough of the trial is left for the first payment to wait for its end.
+    deferred: bool,
+    csrf_token: String,
 }
 
 /// `GET /welcome`: where a new member lands.
@@ -563,6 +568,14 @@ pub async fn welcome(
         email: member.email.clone(),
         trial_ends: member.trial_ends_at.map(date_label).unwrap_or_default(),
         next: local_path(&next, "").to_owned(),
+        offers: super::billing::offered(&state, &settings)
+            .filter(|_| !member.is_staff() && member.paid_status.is_none())
+            .map(|(_, plans)| plans.offers())
+            .unwrap_or_default(),
+        deferred: member
+            .trial_ends_at
+            .is_some_and(|end| end - db::now() >= crate::billing::MIN_TRIAL_LEFT),
+        csrf_token: visitor.csrf_token(),
     };
     render_private(&page, StatusCode::OK)
 }

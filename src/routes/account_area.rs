@@ -45,6 +45,7 @@ pub struct AccountPage {
     pub verified: bool,
     pub trial: String,
     pub devices: Vec<DeviceView>,
+    pub membership: super::billing::MembershipView,
     /// What the forms show, kept when one comes back with a problem.
     pub name_value: String,
     pub new_email_value: String,
@@ -60,6 +61,15 @@ pub fn trial_status(member: &Member, now: time::PrimitiveDateTime) -> String {
             "an editor"
         };
         return format!("As {role}, you can read every guide.");
+    }
+    match member.access(now) {
+        crate::db::users::Access::Paid | crate::db::users::Access::Grace(_) => {
+            return "Your membership lets you read every guide.".to_owned();
+        }
+        crate::db::users::Access::Complimentary(_) => {
+            return "You have complimentary access to every guide.".to_owned();
+        }
+        _ => {}
     }
     match member.trial_ends_at {
         Some(end) if end > now => {
@@ -86,7 +96,9 @@ pub async fn account_page(
     let id = member.id;
     let devices = db::run(&state.pool, move |conn| Ok(Device::for_user(conn, id)?)).await?;
     let current = visitor.session_id();
+    let membership = super::billing::membership(state, &settings, member).await?;
     Ok(AccountPage {
+        membership,
         layout: Layout::new(
             &state.site,
             "/account",

@@ -25,10 +25,12 @@ pub async fn export(
 ) -> Result<HttpResponse, AppError> {
     let member = visitor.require_member()?.clone();
     let id = member.id;
-    let (sessions, messages) = db::run(&state.pool, move |conn| {
+    let (sessions, messages, subscriptions, payments) = db::run(&state.pool, move |conn| {
         Ok((
             crate::db::sessions::Device::for_user(conn, id)?,
             Message::for_user(conn, id)?,
+            crate::db::billing::for_member(conn, id)?,
+            crate::db::billing::payments_of(conn, id)?,
         ))
     })
     .await?;
@@ -48,6 +50,29 @@ pub async fn export(
             "trial_reminder_sent_at": time(member.trial_reminder_sent_at),
             "created_at": rfc3339(member.created_at),
             "updated_at": rfc3339(member.updated_at),
+        },
+        "membership": {
+            "complimentary_since": time(member.complimentary_since),
+            "complimentary_until": time(member.complimentary_until),
+            "subscriptions": subscriptions.iter().map(|s| json!({
+                "stripe_id": s.stripe_id,
+                "status": s.status,
+                "plan": if s.plan_interval == "year" { "yearly" } else { "monthly" },
+                "amount": s.amount,
+                "currency": s.currency,
+                "started_at": rfc3339(s.started_at),
+                "trial_end": time(s.trial_end),
+                "current_period_end": time(s.current_period_end),
+                "cancel_at": time(s.cancel_at),
+                "ended_at": time(s.ended_at),
+            })).collect::<Vec<_>>(),
+            "payments": payments.iter().map(|p| json!({
+                "invoice": p.stripe_invoice_id,
+                "amount": p.amount,
+                "currency": p.currency,
+                "status": p.status,
+                "at": rfc3339(p.at),
+            })).collect::<Vec<_>>(),
         },
         "sessions": sessions.iter().map(|s| json!({
             "device": s.device,
@@ -112,8 +137,13 @@ pub async fn delete(
         page.errors = errors;
         return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let throttle_key = crate::limits::account_key(&state.auth.secrets, &member.email);
     let id = member.id;
+    if let Err(problem) = super::billing::cancel_before_deletion(&state, id).await? {
+        let mut page = account_page(&state, &visitor, &member).await?;
+        page.errors.add("delete_password", problem);
+        return render_private(&page, StatusCode::CONFLICT);
+    }
+    let throttle_key = crate::limits::account_key(&state.auth.secrets, &member.email);
     let folder = state.mail_folder.clone();
     let deleted = db::run(&state.pool, move |conn| {
         let deleted = Member::delete_checked(conn, id, &throttle_key)?;

@@ -87,7 +87,11 @@ struct ArticlePage {
     related: Vec<ArticleCard>,
     json_ld: JsonLd,
     /// For a member whose trial ended: the day it did, said beside the teaser.
-    trial_ended_on: Option<String>,
+    /// Why a logged-in member without access sees the teaser ("Your free trial ended on …").
+    gate_reason: Option<String>,
+    /// The plans such a member may choose, when payments are on, and their form token.
+    offers: Vec<crate::billing::Offer>,
+    csrf_token: String,
     /// `next=` back to this article, for the log-in and sign-up links of the teaser.
     next_query: String,
     /// Set when an editor previews the article: the way back to the form, and on to saving.
@@ -122,7 +126,9 @@ pub fn preview(
         "Preview: this is the article as readers will see it. Nothing is saved yet.".to_owned(),
     );
     let page = ArticlePage {
-        trial_ended_on: None,
+        gate_reason: None,
+        offers: Vec::new(),
+        csrf_token: String::new(),
         next_query: String::new(),
         preview: Some(bar),
         body: Some(article.body()),
@@ -168,10 +174,16 @@ pub async fn show(
     let member = visitor.member();
     let full_access =
         !article.is_members_only() || member.is_some_and(|m| m.can_read_members_only(now));
-    let trial_ended_on = member
-        .filter(|m| !full_access && !m.is_staff())
-        .and_then(|m| m.trial_ends_at)
-        .map(date_label);
+    let gate_reason = member.filter(|_| !full_access).map(|m| gate_reason(m, now));
+    let offers = match (&gate_reason, super::billing::offered(&state, &settings)) {
+        (Some(_), Some((_, plans))) => plans.offers(),
+        _ => Vec::new(),
+    };
+    let csrf_token = if offers.is_empty() {
+        String::new()
+    } else {
+        visitor.csrf_token()
+    };
     let path = format!("/articles/{}", article.slug);
     let mut layout = Layout::new(site, &path, &article.title, &article.summary)
         .with_visitor(&visitor, &settings)
@@ -179,7 +191,9 @@ pub async fn show(
         .article();
     layout.og_image = article.cover.as_ref().map(|c| site.base_url.join(&c.url()));
     let page = ArticlePage {
-        trial_ended_on,
+        gate_reason,
+        offers,
+        csrf_token,
         next_query: serde_urlencoded::to_string([("next", path.as_str())]).unwrap_or_default(),
         preview: None,
         layout,
@@ -196,4 +210,34 @@ pub async fn show(
         article,
     };
     render(&req, &page)
+}
+
+/// Why `member` reads only the opening of members-only guides, in words.
+fn gate_reason(member: &crate::db::users::Member, now: time::PrimitiveDateTime) -> String {
+    use crate::db::billing::{CANCELED, PAST_DUE};
+    match member.paid_status.as_deref() {
+        Some(PAST_DUE | "unpaid") => {
+            return "Your last payment did not go through, so members-only guides show their \
+                    opening only. Update your card from your account to read on."
+                .to_owned();
+        }
+        Some(CANCELED | "incomplete_expired") => {
+            return "Your membership has ended, so members-only guides show their opening only."
+                .to_owned();
+        }
+        _ => {}
+    }
+    if let Some(until) = member.complimentary_until.filter(|until| *until <= now) {
+        return format!(
+            "Your complimentary access ended on {}, so members-only guides show their opening only.",
+            date_label(until)
+        );
+    }
+    match member.trial_ends_at {
+        Some(end) => format!(
+            "Your free trial ended on {}, so members-only guides show their opening only.",
+            date_label(end)
+        ),
+        None => "Members-only guides show their opening only.".to_owned(),
+    }
 }

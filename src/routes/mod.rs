@@ -5,6 +5,7 @@ pub mod account_area;
 pub mod account_data;
 pub mod admin;
 pub mod articles;
+pub mod billing;
 pub mod email_links;
 pub mod feeds;
 pub mod forms;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod home;
 pub mod pages;
 pub mod search;
+pub mod stripe_webhook;
 pub mod topics;
 
 use actix_web::{HttpRequest, Resource, guard, web};
@@ -61,6 +63,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/account/sessions/{id}/end",
             account_area::end_session,
         ))
+        .service(action("/account/subscribe", billing::subscribe))
+        .service(page("/account/subscribed", billing::subscribed))
+        .service(action("/account/billing", billing::portal))
+        .service(action("/stripe/webhook", stripe_webhook::receive))
         .service(page("/account/export", account_data::export))
         .service(action("/account/delete", account_data::delete))
         .service(page("/account/deleted", pages::account_deleted))
@@ -128,6 +134,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(action("/admin/members/{id}/role", admin::members::role))
         .service(action("/admin/members/{id}/status", admin::members::status))
         .service(action("/admin/members/{id}/delete", admin::members::delete))
+        .service(action(
+            "/admin/members/{id}/complimentary",
+            admin::members::complimentary,
+        ))
         .service(form(
             "/admin/settings",
             admin::settings::show,

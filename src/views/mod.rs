@@ -39,6 +39,8 @@ pub struct AppState {
     pub mail_folder: std::path::PathBuf,
     /// The database file, for the health check's probe of the disk beside it.
     pub database: std::path::PathBuf,
+    /// Stripe, when paid memberships are on.
+    pub billing: Option<crate::billing::stripe::Stripe>,
 }
 
 /// Where the site is. Its name, tagline and description are settings (see

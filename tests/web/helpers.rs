@@ -48,6 +48,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         trusted_proxies: Default::default(),
         metrics_bind: None,
         client_timeout: std::time::Duration::from_secs(20),
+        stripe: None,
     };
     adjust(&mut settings);
     let database = settings.database.clone();

@@ -261,13 +261,21 @@ async fn the_trial_reminder_goes_out_once_three_days_before_the_end() {
     );
 
     let account_url = format!("{}/account", app.origin);
-    let queued =
-        guidepost::jobs::queue_trial_reminders(&mut database(&app), "Guidepost", &account_url)
-            .unwrap();
+    let queued = guidepost::jobs::queue_trial_reminders(
+        &mut database(&app),
+        "Guidepost",
+        &account_url,
+        None,
+    )
+    .unwrap();
     assert_eq!(queued, 1, "only the trial ending within three days");
-    let again =
-        guidepost::jobs::queue_trial_reminders(&mut database(&app), "Guidepost", &account_url)
-            .unwrap();
+    let again = guidepost::jobs::queue_trial_reminders(
+        &mut database(&app),
+        "Guidepost",
+        &account_url,
+        None,
+    )
+    .unwrap();
     assert_eq!(again, 0, "sent once");
 
     // The sender delivers it (it wakes every few seconds on its own).

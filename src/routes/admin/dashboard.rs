@@ -109,12 +109,88 @@ fn short_date(day: time::Date) -> String {
     format!("{} {}", day.day(), &day.month().to_string()[..3])
 }
 
+/// Weeks in the chart of trial sign-ups and conversions.
+const WEEKS: i64 = 12;
+
+/// What the site earns, as the dashboard shows it to admins.
+pub struct RevenueView {
+    /// Monthly recurring revenue, one line per currency ("81.50 €").
+    pub monthly: Vec<String>,
+    /// Members by the status of their membership ("active", 3).
+    pub by_status: Vec<(String, i64)>,
+    pub complimentary: i64,
+    pub chart: WeeklyChart,
+}
+
+/// Trial sign-ups and conversions to paid per week, as pairs of bars.
+pub struct WeeklyChart {
+    pub description: String,
+    /// Week label, sign-ups, conversions; oldest first.
+    pub weeks: Vec<(String, i64, i64)>,
+    /// Bars, each with its class (`bar` for sign-ups, `bar-paid` for conversions).
+    pub bars: Vec<(Bar, &'static str)>,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl WeeklyChart {
+    fn new(rows: &[(time::Date, i64, i64)]) -> Self {
+        let max = rows
+            .iter()
+            .map(|(_, a, b)| (*a).max(*b))
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let slot = CHART_WIDTH / rows.len().max(1);
+        let bar_width = (slot.saturating_sub(6) / 2).max(1);
+        let mut bars = Vec::new();
+        for (i, (week, signups, paid)) in rows.iter().enumerate() {
+            for (j, (n, class, what)) in [
+                (*signups, "bar", "trial sign-ups"),
+                (*paid, "bar-paid", "conversions"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let height = usize::try_from(n * (CHART_HEIGHT as i64 - 20) / max).unwrap_or(0);
+                bars.push((
+                    Bar {
+                        x: i * slot + 2 + j * bar_width,
+                        y: CHART_HEIGHT - 16 - height,
+                        width: bar_width,
+                        height,
+                        label: format!("Week of {}: {n} {what}", short_date(*week)),
+                    },
+                    class,
+                ));
+            }
+        }
+        let signups: i64 = rows.iter().map(|(_, a, _)| a).sum();
+        let paid: i64 = rows.iter().map(|(_, _, b)| b).sum();
+        Self {
+            description: format!(
+                "{signups} {} and {paid} {} to paid in the last {WEEKS} weeks.",
+                plural(signups, "trial sign-up", "trial sign-ups"),
+                plural(paid, "conversion", "conversions")
+            ),
+            weeks: rows
+                .iter()
+                .map(|(d, a, b)| (short_date(*d), *a, *b))
+                .collect(),
+            bars,
+            width: CHART_WIDTH,
+            height: CHART_HEIGHT,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
 struct DashboardPage {
     layout: Layout,
     nav: AdminNav,
     stats: Option<MemberStats>,
+    revenue: Option<RevenueView>,
     charts: Vec<Chart>,
     most_read: Vec<MostRead>,
 }
@@ -134,15 +210,43 @@ pub async fn show(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
     let now = db::now();
     let today = now.date();
     let since = today - time::Duration::days(DAYS - 1);
-    let (stats, signups, views_per_day, most_read) = db::run(&state.pool, move |conn| {
-        Ok((
-            MemberStats::load(conn, now)?,
-            MemberStats::signups_per_day(conn, since)?,
-            views::per_day(conn, since)?,
-            views::most_read(conn, since, 10)?,
-        ))
-    })
-    .await?;
+    let (stats, signups, views_per_day, most_read, revenue, weekly) =
+        db::run(&state.pool, move |conn| {
+            Ok((
+                MemberStats::load(conn, now)?,
+                MemberStats::signups_per_day(conn, since)?,
+                views::per_day(conn, since)?,
+                views::most_read(conn, since, 10)?,
+                crate::db::billing::revenue(conn)?,
+                crate::db::billing::weekly(conn, WEEKS)?,
+            ))
+        })
+        .await?;
+    let payments = state.billing.is_some() || !revenue.by_status.is_empty();
+    let revenue = (admin && payments).then(|| RevenueView {
+        monthly: if revenue.monthly.is_empty() {
+            vec![crate::billing::money::format_amount(
+                0,
+                settings
+                    .plans
+                    .as_ref()
+                    .map_or("eur", |p| p.currency.as_str()),
+            )]
+        } else {
+            revenue
+                .monthly
+                .iter()
+                .map(|(currency, amount)| crate::billing::money::format_amount(*amount, currency))
+                .collect()
+        },
+        by_status: revenue
+            .by_status
+            .iter()
+            .map(|(status, n)| (status.replace('_', " "), *n))
+            .collect(),
+        complimentary: revenue.complimentary,
+        chart: WeeklyChart::new(&weekly),
+    });
     let mut charts = vec![Chart::new(
         "views",
         "Article views per day",
@@ -166,6 +270,7 @@ pub async fn show(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
         layout: layout(&state, &visitor, &settings, "/admin", "Dashboard"),
         nav: nav(&member, "dashboard"),
         stats: admin.then_some(stats),
+        revenue,
         charts,
         most_read,
     };

@@ -33,6 +33,8 @@ pub struct MemberRow {
     pub role: String,
     pub status: String,
     pub trial: String,
+    /// The paid membership's status, or "complimentary", or "none".
+    pub membership: String,
     pub joined: String,
 }
 
@@ -45,6 +47,15 @@ struct MembersPage {
     rows: Vec<MemberRow>,
     total: i64,
     pagination: Pagination,
+}
+
+/// A member's paid status in a word or two, for the list.
+fn membership_label(member: &Member, now: time::PrimitiveDateTime) -> String {
+    match (member.paid_status.as_deref(), member.access(now)) {
+        (Some(status), _) => status.replace('_', " "),
+        (None, crate::db::users::Access::Complimentary(_)) => "complimentary".to_owned(),
+        _ => "none".to_owned(),
+    }
 }
 
 /// `GET /admin/members`.
@@ -86,6 +97,7 @@ pub async fn list(
                 role: m.role.clone(),
                 status: m.status.clone(),
                 trial: trial_status(m, now),
+                membership: membership_label(m, now),
                 joined: date_label(m.created_at),
             })
             .collect(),
@@ -110,12 +122,20 @@ struct MemberPage {
     /// The trial form's days, as typed, and what is wrong with them.
     days: String,
     days_error: Option<String>,
+    /// The paid membership in words ("Trial until …, then 9.00 € a month."), if any.
+    membership: Option<String>,
+    /// The complimentary grant in words, while one runs.
+    complimentary: Option<String>,
+    /// The grant form's end date, as typed, and what is wrong with it.
+    until: String,
+    until_error: Option<String>,
 }
 
 /// Why a change was not made: a message for the page, or for the trial form's days field.
 enum Refusal {
     Page(String),
     Days { typed: String, message: String },
+    Until { typed: String, message: String },
 }
 
 async fn member_page(
@@ -126,11 +146,26 @@ async fn member_page(
 ) -> Result<MemberPage, AppError> {
     let admin = allowed(visitor, Need::Admin)?;
     let settings = settings(state).await?;
-    let (member, devices) = db::run(&state.pool, move |conn| {
+    let (member, devices, subscription) = db::run(&state.pool, move |conn| {
         let member = Member::find(conn, id)?.ok_or(AppError::NotFound)?;
-        Ok((member, Device::for_user(conn, id)?))
+        Ok((
+            member,
+            Device::for_user(conn, id)?,
+            crate::db::billing::current(conn, id)?,
+        ))
     })
     .await?;
+    let now = db::now();
+    let membership = subscription.map(|s| crate::routes::billing::describe(&s, &member));
+    let complimentary = match member.access(now) {
+        crate::db::users::Access::Complimentary(Some(until)) => {
+            Some(format!("Complimentary access until {}.", date_label(until)))
+        }
+        crate::db::users::Access::Complimentary(None) => {
+            Some("Complimentary access, with no end.".to_owned())
+        }
+        _ => None,
+    };
     Ok(MemberPage {
         layout: layout(
             state,
@@ -163,6 +198,16 @@ async fn member_page(
             Some(Refusal::Days { message, .. }) => Some(message.clone()),
             _ => None,
         },
+        membership,
+        complimentary,
+        until: match &refusal {
+            Some(Refusal::Until { typed, .. }) => typed.clone(),
+            _ => String::new(),
+        },
+        until_error: match &refusal {
+            Some(Refusal::Until { message, .. }) => Some(message.clone()),
+            _ => None,
+        },
         problem: match refusal {
             Some(Refusal::Page(message)) => Some(message),
             _ => None,
@@ -187,6 +232,9 @@ enum Change {
     Trial(Option<i64>),
     Role(&'static str),
     Status(&'static str),
+    /// Complimentary access from now, until the end of a day or forever; or ended now.
+    Grant(Option<time::PrimitiveDateTime>),
+    EndGrant,
 }
 
 async fn apply(
@@ -241,6 +289,34 @@ async fn apply(
                         } else {
                             "The trial was ended."
                         }))
+                    }
+                    Change::Grant(until) => {
+                        crate::db::billing::grant(conn, id, until)?;
+                        let after = until.map_or_else(|| "forever".to_owned(), rfc3339);
+                        audit::record(
+                            conn,
+                            &who,
+                            "give complimentary access",
+                            &subject,
+                            "",
+                            &after,
+                        )?;
+                        Ok(Ok("Complimentary access was given."))
+                    }
+                    Change::EndGrant => {
+                        let before = member
+                            .complimentary_until
+                            .map_or_else(|| "forever".to_owned(), rfc3339);
+                        crate::db::billing::end_grant(conn, id)?;
+                        audit::record(
+                            conn,
+                            &who,
+                            "end complimentary access",
+                            &subject,
+                            &before,
+                            "",
+                        )?;
+                        Ok(Ok("Complimentary access was ended."))
                     }
                     Change::Role(role) => {
                         if last_admin && role != ADMIN {
@@ -317,6 +393,41 @@ pub async fn trial(
     .await
 }
 
+/// `POST /admin/members/{id}/complimentary`: `give` access (until the end of the day `until`,
+/// YYYY-MM-DD, or forever when it is empty), or `end` it.
+pub async fn complimentary(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    id: web::Path<i32>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    apply(&state, &visitor, id.into_inner(), &body, |fields| {
+        if fields.get("action") == "end" {
+            return Ok(Change::EndGrant);
+        }
+        let typed = fields.get("until").trim();
+        if typed.is_empty() {
+            return Ok(Change::Grant(None));
+        }
+        let refuse = |message: &str| Refusal::Until {
+            typed: typed.to_owned(),
+            message: message.to_owned(),
+        };
+        let day = time::Date::parse(
+            typed,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| refuse("Enter a date such as 2027-01-31, or nothing for no end."))?;
+        let until =
+            time::PrimitiveDateTime::new(day, time::Time::MIDNIGHT) + time::Duration::days(1);
+        if until <= db::now() {
+            return Err(refuse("Enter a day from today on."));
+        }
+        Ok(Change::Grant(Some(until)))
+    })
+    .await
+}
+
 /// `POST /admin/members/{id}/role`.
 pub async fn role(
     state: web::Data<AppState>,
@@ -377,6 +488,16 @@ pub async fn delete(
         )
         .await?;
         return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    if let Err(problem) = crate::routes::billing::cancel_before_deletion(&state, id).await? {
+        let page = member_page(
+            &state,
+            &visitor,
+            id,
+            Some(Refusal::Page(problem.to_owned())),
+        )
+        .await?;
+        return render_private(&page, StatusCode::CONFLICT);
     }
     let who = actor(&admin);
     let secrets = state.auth.secrets.clone();

@@ -24,6 +24,7 @@ pub struct Values {
     pub signups_open: bool,
     pub session_idle_days: String,
     pub session_absolute_days: String,
+    pub grace_days: String,
 }
 
 impl From<&SiteSettings> for Values {
@@ -36,6 +37,7 @@ impl From<&SiteSettings> for Values {
             signups_open: s.signups_open,
             session_idle_days: s.session_idle_days.to_string(),
             session_absolute_days: s.session_absolute_days.to_string(),
+            grace_days: s.grace_days.to_string(),
         }
     }
 }
@@ -48,6 +50,19 @@ struct SettingsPage {
     csrf_token: String,
     values: Values,
     errors: FieldErrors,
+    /// The paid plans in words, when `guidepost stripe setup` made them.
+    plans: Vec<String>,
+    /// Payments are on (Stripe's secret key is given).
+    payments: bool,
+}
+
+fn plans_of(settings: &SiteSettings) -> Vec<String> {
+    settings.plans.as_ref().map_or_else(Vec::new, |plans| {
+        vec![
+            format!("Monthly: {}", plans.label(crate::billing::Plan::Monthly)),
+            format!("Yearly: {}", plans.label(crate::billing::Plan::Yearly)),
+        ]
+    })
 }
 
 /// `GET /admin/settings`.
@@ -60,6 +75,8 @@ pub async fn show(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
         csrf_token: visitor.csrf_token(),
         values: Values::from(&settings),
         errors: FieldErrors::default(),
+        plans: plans_of(&settings),
+        payments: state.billing.is_some(),
     };
     render_private(&page, StatusCode::OK)
 }
@@ -104,6 +121,14 @@ pub async fn save(
         signups_open: fields.has("signups_open"),
         session_idle_days: days(&fields, "session_idle_days", 365, &mut errors),
         session_absolute_days: days(&fields, "session_absolute_days", 3650, &mut errors),
+        grace_days: match fields.get("grace_days").trim().parse::<i64>() {
+            Ok(days) if (0..=60).contains(&days) => days,
+            _ => {
+                errors.add("grace_days", "A whole number of days, from 0 to 60.");
+                0
+            }
+        },
+        plans: None,
     };
     if errors.get("session_absolute_days").is_none()
         && errors.get("session_idle_days").is_none()
@@ -128,8 +153,11 @@ pub async fn save(
                 signups_open: fields.has("signups_open"),
                 session_idle_days: fields.get("session_idle_days").to_owned(),
                 session_absolute_days: fields.get("session_absolute_days").to_owned(),
+                grace_days: fields.get("grace_days").to_owned(),
             },
             errors,
+            plans: plans_of(&current),
+            payments: state.billing.is_some(),
         };
         return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }
@@ -170,6 +198,11 @@ pub async fn save(
             current.session_absolute_days.to_string(),
             new.session_absolute_days.to_string(),
         ),
+        (
+            "grace_days",
+            current.grace_days.to_string(),
+            new.grace_days.to_string(),
+        ),
     ]
     .into_iter()
     .filter(|(_, before, after)| before != after)
@@ -180,6 +213,9 @@ pub async fn save(
             for (key, before, after) in &changes {
                 SiteSettings::set(conn, key, after)?;
                 audit::record(conn, &who, "change setting", key, before, after)?;
+            }
+            if changes.iter().any(|(key, _, _)| *key == "grace_days") {
+                crate::db::billing::apply_grace(conn, new.grace_days)?;
             }
             Ok::<_, diesel::result::Error>(())
         })?;

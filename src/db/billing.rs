@@ -1,0 +1,405 @@
+//! Paid memberships as stored: each member's Stripe customer, their subscriptions as Stripe last
+//! described them, their payments, the Stripe events already acted on, and admins' complimentary
+//! grants. What a member's membership allows is copied onto their `users` row in the transaction
+//! that stores a subscription, so the access check on every request reads nothing more.
+
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
+
+use super::schema::{payments, stripe_events, subscriptions, users};
+
+pub const TRIALING: &str = "trialing";
+pub const ACTIVE: &str = "active";
+pub const PAST_DUE: &str = "past_due";
+pub const CANCELED: &str = "canceled";
+
+/// Payment states in `payments`.
+pub const PAID: &str = "paid";
+pub const FAILED: &str = "failed";
+
+/// A subscription as stored.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = subscriptions, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct SubscriptionRow {
+    #[serde(skip)]
+    pub id: i32,
+    pub stripe_id: String,
+    #[serde(skip)]
+    pub user_id: i32,
+    pub status: String,
+    pub plan_interval: String,
+    pub amount: i32,
+    pub currency: String,
+    pub trial_end: Option<PrimitiveDateTime>,
+    pub current_period_end: Option<PrimitiveDateTime>,
+    pub cancel_at: Option<PrimitiveDateTime>,
+    pub ended_at: Option<PrimitiveDateTime>,
+    pub past_due_since: Option<PrimitiveDateTime>,
+    pub started_at: PrimitiveDateTime,
+    pub converted_at: Option<PrimitiveDateTime>,
+    pub updated_at: PrimitiveDateTime,
+}
+
+impl SubscriptionRow {
+    /// Still running: it gives access, or will once paid.
+    pub fn is_live(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            TRIALING | ACTIVE | PAST_DUE | "unpaid"
+        )
+    }
+}
+
+/// A payment as stored.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = payments, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct PaymentRow {
+    pub stripe_invoice_id: String,
+    pub amount: i32,
+    pub currency: String,
+    pub status: String,
+    pub at: PrimitiveDateTime,
+}
+
+/// A moment Stripe gave in seconds since the epoch, as stored.
+pub fn from_unix(seconds: i64) -> Option<PrimitiveDateTime> {
+    let at = OffsetDateTime::from_unix_timestamp(seconds).ok()?;
+    Some(PrimitiveDateTime::new(at.date(), at.time()))
+}
+
+/// A stored moment in seconds since the epoch, as Stripe takes it.
+pub fn to_unix(at: PrimitiveDateTime) -> i64 {
+    at.assume_utc().unix_timestamp()
+}
+
+/// The member's customer at Stripe, if they have one.
+pub fn customer_of(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Option<String>> {
+    users::table
+        .find(user_id)
+        .select(users::stripe_customer_id)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+/// Keeps `customer` as the member's unless they already have one; returns the one kept.
+pub fn keep_customer(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    customer: &str,
+) -> QueryResult<Option<String>> {
+    super::write_transaction(conn, |conn| {
+        diesel::update(
+            users::table
+                .find(user_id)
+                .filter(users::stripe_customer_id.is_null()),
+        )
+        .set(users::stripe_customer_id.eq(customer))
+        .execute(conn)?;
+        customer_of(conn, user_id)
+    })
+}
+
+/// The member a Stripe customer belongs to.
+pub fn member_of_customer(conn: &mut SqliteConnection, customer: &str) -> QueryResult<Option<i32>> {
+    users::table
+        .filter(users::stripe_customer_id.eq(customer))
+        .select(users::id)
+        .first(conn)
+        .optional()
+}
+
+/// Records that event `id` was acted on, in the caller's transaction. False when it already was:
+/// the caller then does nothing more.
+pub fn first_delivery(conn: &mut SqliteConnection, id: &str, kind: &str) -> QueryResult<bool> {
+    let inserted = diesel::insert_into(stripe_events::table)
+        .values((
+            stripe_events::id.eq(id),
+            stripe_events::kind.eq(kind),
+            stripe_events::received_at.eq(super::now()),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(inserted == 1)
+}
+
+/// A subscription as read back from Stripe, to store.
+#[derive(Debug, Clone)]
+pub struct Observed<'a> {
+    pub stripe_id: &'a str,
+    pub user_id: i32,
+    pub status: &'a str,
+    pub interval: &'a str,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub trial_end: Option<PrimitiveDateTime>,
+    pub current_period_end: Option<PrimitiveDateTime>,
+    pub cancel_at: Option<PrimitiveDateTime>,
+    pub ended_at: Option<PrimitiveDateTime>,
+    pub started_at: PrimitiveDateTime,
+}
+
+/// Stores a subscription's current state, in the caller's transaction, and what it now allows
+/// its member. When it became past due is kept from the first time it was seen so.
+pub fn store(conn: &mut SqliteConnection, seen: &Observed<'_>, grace_days: i64) -> QueryResult<()> {
+    let now = super::now();
+    let before: Option<Option<PrimitiveDateTime>> = subscriptions::table
+        .filter(subscriptions::stripe_id.eq(seen.stripe_id))
+        .select(subscriptions::past_due_since)
+        .first(conn)
+        .optional()?;
+    let past_due_since = (seen.status == PAST_DUE).then(|| before.flatten().unwrap_or(now));
+    let amount = i32::try_from(seen.amount).unwrap_or(i32::MAX);
+    let values = (
+        subscriptions::user_id.eq(seen.user_id),
+        subscriptions::status.eq(seen.status),
+        subscriptions::plan_interval.eq(seen.interval),
+        subscriptions::amount.eq(amount),
+        subscriptions::currency.eq(seen.currency),
+        subscriptions::trial_end.eq(seen.trial_end),
+        subscriptions::current_period_end.eq(seen.current_period_end),
+        subscriptions::cancel_at.eq(seen.cancel_at),
+        subscriptions::ended_at.eq(seen.ended_at),
+        subscriptions::past_due_since.eq(past_due_since),
+        subscriptions::started_at.eq(seen.started_at),
+        subscriptions::updated_at.eq(now),
+    );
+    if before.is_some() {
+        diesel::update(subscriptions::table.filter(subscriptions::stripe_id.eq(seen.stripe_id)))
+            .set(values)
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(subscriptions::table)
+            .values((subscriptions::stripe_id.eq(seen.stripe_id), values))
+            .execute(conn)?;
+    }
+    refresh_member(conn, seen.user_id, grace_days)
+}
+
+/// How much a status counts when choosing a member's current subscription: the one that gives
+/// access wins over one that ended.
+fn rank(status: &str) -> u8 {
+    match status {
+        ACTIVE => 0,
+        TRIALING => 1,
+        PAST_DUE => 2,
+        "unpaid" | "incomplete" | "paused" => 3,
+        _ => 4,
+    }
+}
+
+/// The subscription a member's page describes: the one that gives access, else the latest.
+pub fn current(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Option<SubscriptionRow>> {
+    let all = for_member(conn, user_id)?;
+    Ok(all.into_iter().min_by_key(|s| {
+        (
+            rank(&s.status),
+            std::cmp::Reverse(s.started_at),
+            std::cmp::Reverse(s.id),
+        )
+    }))
+}
+
+/// Copies the member's current subscription's state onto their row.
+pub fn refresh_member(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    grace_days: i64,
+) -> QueryResult<()> {
+    let current = current(conn, user_id)?;
+    let status = current.as_ref().map(|s| s.status.clone());
+    let grace = current
+        .as_ref()
+        .and_then(|s| s.past_due_since)
+        .map(|since| since + Duration::days(grace_days));
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::paid_status.eq(status),
+            users::paid_grace_ends_at.eq(grace),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// After the publisher changed the grace period: the members past due get the new one.
+pub fn apply_grace(conn: &mut SqliteConnection, grace_days: i64) -> QueryResult<()> {
+    let past_due: Vec<i32> = users::table
+        .filter(users::paid_status.eq(PAST_DUE))
+        .select(users::id)
+        .load(conn)?;
+    for id in past_due {
+        refresh_member(conn, id, grace_days)?;
+    }
+    Ok(())
+}
+
+pub fn for_member(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<SubscriptionRow>> {
+    subscriptions::table
+        .filter(subscriptions::user_id.eq(user_id))
+        .order(subscriptions::started_at.desc())
+        .select(SubscriptionRow::as_select())
+        .load(conn)
+}
+
+pub fn payments_of(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<PaymentRow>> {
+    payments::table
+        .filter(payments::user_id.eq(user_id))
+        .order(payments::at.desc())
+        .select(PaymentRow::as_select())
+        .load(conn)
+}
+
+/// A payment, in the caller's transaction. False when this invoice's outcome was already
+/// recorded. A first paid invoice with an amount marks its subscription as converted.
+pub fn record_payment(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    invoice: &crate::billing::stripe::Invoice,
+    status: &str,
+) -> QueryResult<bool> {
+    let amount = if status == PAID {
+        invoice.amount_paid
+    } else {
+        invoice.amount_due
+    };
+    let at = from_unix(invoice.created).unwrap_or_else(super::now);
+    let inserted = diesel::insert_into(payments::table)
+        .values((
+            payments::stripe_invoice_id.eq(&invoice.id),
+            payments::user_id.eq(user_id),
+            payments::subscription_stripe_id.eq(&invoice.subscription),
+            payments::amount.eq(i32::try_from(amount).unwrap_or(i32::MAX)),
+            payments::currency.eq(&invoice.currency),
+            payments::status.eq(status),
+            payments::at.eq(at),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    if status == PAID
+        && amount > 0
+        && let Some(subscription) = &invoice.subscription
+    {
+        diesel::update(
+            subscriptions::table
+                .filter(subscriptions::stripe_id.eq(subscription))
+                .filter(subscriptions::converted_at.is_null()),
+        )
+        .set(subscriptions::converted_at.eq(at))
+        .execute(conn)?;
+    }
+    Ok(inserted == 1)
+}
+
+/// Gives complimentary access from now, until `until` or forever.
+pub fn grant(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    until: Option<PrimitiveDateTime>,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::complimentary_since.eq(super::now()),
+            users::complimentary_until.eq(until),
+        ))
+        .execute(conn)
+}
+
+pub fn end_grant(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::complimentary_since.eq(None::<PrimitiveDateTime>),
+            users::complimentary_until.eq(None::<PrimitiveDateTime>),
+        ))
+        .execute(conn)
+}
+
+/// What the site earns, for the dashboard.
+#[derive(Debug, Clone, Default)]
+pub struct Revenue {
+    /// Monthly recurring revenue per currency, in its smallest unit: monthly plans, plus yearly
+    /// ones divided by twelve, of subscriptions active or past due.
+    pub monthly: Vec<(String, i64)>,
+    /// Members' current subscriptions by status.
+    pub by_status: Vec<(String, i64)>,
+    /// Members with a complimentary grant running.
+    pub complimentary: i64,
+}
+
+pub fn revenue(conn: &mut SqliteConnection) -> QueryResult<Revenue> {
+    let paying: Vec<(String, i32, String)> = subscriptions::table
+        .filter(subscriptions::status.eq_any([ACTIVE, PAST_DUE]))
+        .select((
+            subscriptions::plan_interval,
+            subscriptions::amount,
+            subscriptions::currency,
+        ))
+        .load(conn)?;
+    let mut monthly: Vec<(String, i64)> = Vec::new();
+    for (interval, amount, currency) in paying {
+        let share = if interval == "year" {
+            i64::from(amount) / 12
+        } else {
+            i64::from(amount)
+        };
+        match monthly.iter_mut().find(|(c, _)| *c == currency) {
+            Some((_, total)) => *total += share,
+            None => monthly.push((currency, share)),
+        }
+    }
+    let by_status = users::table
+        .filter(users::paid_status.is_not_null())
+        .group_by(users::paid_status)
+        .select((users::paid_status, count_star()))
+        .load::<(Option<String>, i64)>(conn)?
+        .into_iter()
+        .filter_map(|(status, n)| Some((status?, n)))
+        .collect();
+    let now = super::now();
+    let complimentary = users::table
+        .filter(users::complimentary_since.le(now))
+        .filter(
+            users::complimentary_until
+                .is_null()
+                .or(users::complimentary_until.gt(now)),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(Revenue {
+        monthly,
+        by_status,
+        complimentary,
+    })
+}
+
+/// Trial sign-ups and conversions to paid in each of the `weeks` weeks up to now (oldest first),
+/// weeks starting on Monday.
+pub fn weekly(conn: &mut SqliteConnection, weeks: i64) -> QueryResult<Vec<(time::Date, i64, i64)>> {
+    let today = super::now().date();
+    let monday = today - Duration::days(i64::from(today.weekday().number_days_from_monday()));
+    let first = monday - Duration::weeks(weeks - 1);
+    let start = PrimitiveDateTime::new(first, time::Time::MIDNIGHT);
+    let signups: Vec<PrimitiveDateTime> = users::table
+        .filter(users::trial_started_at.ge(start))
+        .select(users::trial_started_at.assume_not_null())
+        .load(conn)?;
+    let conversions: Vec<PrimitiveDateTime> = subscriptions::table
+        .filter(subscriptions::converted_at.ge(start))
+        .select(subscriptions::converted_at.assume_not_null())
+        .load(conn)?;
+    let week_of = |at: PrimitiveDateTime| ((at.date() - first).whole_days() / 7) as usize;
+    let mut rows: Vec<(time::Date, i64, i64)> = (0..weeks)
+        .map(|w| (first + Duration::weeks(w), 0, 0))
+        .collect();
+    for at in signups {
+        if let Some(row) = rows.get_mut(week_of(at)) {
+            row.1 += 1;
+        }
+    }
+    for at in conversions {
+        if let Some(row) = rows.get_mut(week_of(at)) {
+            row.2 += 1;
+        }
+    }
+    Ok(rows)
+}
