@@ -50,29 +50,36 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
                 path.push(name.to_owned());
             }
         }
-        let mut node = &mut root;
-        for (i, segment) in path.iter().enumerate() {
-            let object = node
-                .as_object_mut()
-                .ok_or_else(|| format!("{key:?} mixes a value and a nested one"))?;
-            if i + 1 == path.len() {
-                object.insert(segment.clone(), Value::String(value.clone()));
-            } else {
-                node = object
-                    .entry(segment.clone())
-                    .or_insert_with(|| Value::Object(Map::new()));
-            }
-        }
+        insert(&mut root, &path, value, &key)?;
     }
     Ok(arrays(root))
+}
+
+fn insert(node: &mut Value, path: &[String], value: String, key: &str) -> Result<(), String> {
+    let object = node
+        .as_object_mut()
+        .ok_or_else(|| format!("{key:?} mixes a value and a nested one"))?;
+    match path {
+        [last] => {
+            object.insert(last.clone(), Value::String(value));
+            Ok(())
+        }
+        [first, rest @ ..] => {
+            let child = object
+                .entry(first.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            insert(child, rest, value, key)
+        }
+        [] => Ok(()),
+    }
 }
 
 /// Objects whose keys are 0, 1, 2… become arrays.
 fn arrays(value: Value) -> Value {
     match value {
         Value::Object(map) => {
-            let numbered = !map.is_empty()
-                && (0..map.len()).all(|i| map.contains_key(&i.to_string()));
+            let numbered =
+                !map.is_empty() && (0..map.len()).all(|i| map.contains_key(&i.to_string()));
             if numbered {
                 let mut map = map;
                 Value::Array(
@@ -164,7 +171,9 @@ pub fn check(schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>
 /// Problems of a whole request against its operation.
 pub fn check_request(extract: &Value, method: &str, path: &str, body: &[u8]) -> Vec<String> {
     let Some(operation) = operation(extract, method, path) else {
-        return vec![format!("{method} {path}: no such operation in Stripe's API")];
+        return vec![format!(
+            "{method} {path}: no such operation in Stripe's API"
+        )];
     };
     let spec = &extract["operations"][&operation];
     let mut problems = Vec::new();

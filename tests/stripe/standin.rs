@@ -104,16 +104,16 @@ impl StandIn {
             s.objects
                 .keys()
                 .filter(|k| k.starts_with(&format!("{prefix}_")))
-                .map(|k| (k.rsplit('_').next().unwrap().parse().unwrap_or(0), k.clone()))
+                .map(|k| {
+                    (
+                        k.rsplit('_').next().unwrap().parse().unwrap_or(0),
+                        k.clone(),
+                    )
+                })
                 .collect()
         });
         ids.sort();
         ids.into_iter().map(|(_, id)| id).collect()
-    }
-
-    /// Sends webhooks to `url`, signed with `secret` (as if an endpoint had been set up).
-    pub fn deliver_to(&self, url: &str, secret: &str) {
-        self.with(|s| s.webhook = Some((url.to_owned(), secret.to_owned())));
     }
 
     /// The endpoint's signing secret, once Guidepost made it.
@@ -123,7 +123,9 @@ impl StandIn {
 
     /// Keeps events instead of sending them, until [`Self::release`].
     pub fn hold(&self) {
-        self.with(|s| s.held = Some(Vec::new()));
+        self.with(|s| {
+            s.held.get_or_insert_with(Vec::new);
+        });
     }
 
     /// Sends the held events, in `order` (indexes into them), and stops holding.
@@ -175,7 +177,9 @@ impl StandIn {
 
     /// Delivers `body` signed at `timestamp` with the endpoint's secret.
     pub async fn send_raw(&self, body: &[u8], timestamp: i64) -> u16 {
-        let (url, secret) = self.with(|s| s.webhook.clone()).expect("no webhook endpoint");
+        let (url, secret) = self
+            .with(|s| s.webhook.clone())
+            .expect("no webhook endpoint");
         let header = guidepost::billing::signature::header(&secret, timestamp, body);
         self.post_signed(&url, body, &header).await
     }
@@ -204,13 +208,24 @@ impl StandIn {
         object
     }
 
-    fn subscription_object(&self, id: &str, customer: &str, price: &Value, trial_end: Option<i64>, member: &Value) -> Value {
+    fn subscription_object(
+        &self,
+        id: &str,
+        customer: &str,
+        price: &Value,
+        trial_end: Option<i64>,
+        member: &Value,
+    ) -> Value {
         let start = now();
         let period_end = trial_end.unwrap_or(start + period(price));
         let mut sub = self.fixture("subscription");
         sub["id"] = json!(id);
         sub["customer"] = json!(customer);
-        sub["status"] = json!(if trial_end.is_some() { "trialing" } else { "active" });
+        sub["status"] = json!(if trial_end.is_some() {
+            "trialing"
+        } else {
+            "active"
+        });
         sub["start_date"] = json!(start);
         sub["created"] = json!(start);
         sub["trial_start"] = json!(trial_end.map(|_| start));
@@ -231,7 +246,11 @@ impl StandIn {
 
     fn invoice_object(&self, sub: &Value, paid: bool) -> Value {
         let price = &sub["items"]["data"][0]["price"];
-        let amount = if sub["status"] == "trialing" { 0 } else { price["unit_amount"].as_i64().unwrap_or(0) };
+        let amount = if sub["status"] == "trialing" {
+            0
+        } else {
+            price["unit_amount"].as_i64().unwrap_or(0)
+        };
         let mut invoice = self.fixture("invoice");
         invoice["id"] = json!(self.next_id("in"));
         invoice["customer"] = sub["customer"].clone();
@@ -265,15 +284,27 @@ impl StandIn {
         let trial_end = session["trial_end"].as_i64();
         let sub_id = self.next_id("sub");
         let customer = session["customer"].as_str().unwrap().to_owned();
-        let sub = self.store(self.subscription_object(&sub_id, &customer, &price, trial_end, &session["subscription_metadata"]));
+        let sub = self.store(self.subscription_object(
+            &sub_id,
+            &customer,
+            &price,
+            trial_end,
+            &session["subscription_metadata"],
+        ));
         let session = self.update(session_id, |s| {
             s["status"] = json!("complete");
-            s["payment_status"] = json!(if trial_end.is_some() { "no_payment_required" } else { "paid" });
+            s["payment_status"] = json!(if trial_end.is_some() {
+                "no_payment_required"
+            } else {
+                "paid"
+            });
             s["subscription"] = json!(sub_id);
         });
         let invoice = self.invoice_object(&sub, true);
-        self.emit("customer.subscription.created", sub.clone()).await;
-        self.emit("checkout.session.completed", public(&session)).await;
+        self.emit("customer.subscription.created", sub.clone())
+            .await;
+        self.emit("checkout.session.completed", public(&session))
+            .await;
         self.emit("invoice.paid", invoice).await;
         sub
     }
@@ -282,15 +313,28 @@ impl StandIn {
     pub async fn renew(&self, sub_id: &str, pays: bool) -> Value {
         let sub = self.update(sub_id, |sub| {
             let price = sub["items"]["data"][0]["price"].clone();
-            sub["trial_end"] = if sub["status"] == "trialing" { json!(now() - 1) } else { sub["trial_end"].clone() };
+            sub["trial_end"] = if sub["status"] == "trialing" {
+                json!(now() - 1)
+            } else {
+                sub["trial_end"].clone()
+            };
             sub["status"] = json!(if pays { "active" } else { "past_due" });
             let start = now();
             sub["items"]["data"][0]["current_period_start"] = json!(start);
             sub["items"]["data"][0]["current_period_end"] = json!(start + period(&price));
         });
         let invoice = self.invoice_object(&sub, pays);
-        self.emit("customer.subscription.updated", sub.clone()).await;
-        self.emit(if pays { "invoice.paid" } else { "invoice.payment_failed" }, invoice).await;
+        self.emit("customer.subscription.updated", sub.clone())
+            .await;
+        self.emit(
+            if pays {
+                "invoice.paid"
+            } else {
+                "invoice.payment_failed"
+            },
+            invoice,
+        )
+        .await;
         sub
     }
 
@@ -301,7 +345,8 @@ impl StandIn {
             sub["canceled_at"] = json!(now());
             sub["ended_at"] = json!(now());
         });
-        self.emit("customer.subscription.deleted", sub.clone()).await;
+        self.emit("customer.subscription.deleted", sub.clone())
+            .await;
         sub
     }
 
@@ -324,12 +369,17 @@ fn public(session: &Value) -> Value {
 }
 
 fn period(price: &Value) -> i64 {
-    if price["recurring"]["interval"] == "year" { 365 * 86_400 } else { 30 * 86_400 }
+    if price["recurring"]["interval"] == "year" {
+        365 * 86_400
+    } else {
+        30 * 86_400
+    }
 }
 
 fn error(status: u16, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
-        .json(json!({ "error": { "type": "invalid_request_error", "code": code, "message": message } }))
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).json(
+        json!({ "error": { "type": "invalid_request_error", "code": code, "message": message } }),
+    )
 }
 
 /// Every `/v1/…` call: checked against the contract, then answered.
@@ -342,7 +392,12 @@ async fn api(
     let method = req.method().as_str().to_owned();
     let path = req.path().to_owned();
     let mut problems = contract::check_request(&extract, &method, &path, &body);
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     if header("Authorization").as_deref() != Some(&format!("Bearer {SECRET_KEY}")) {
         return error(401, "api_key_invalid", "Invalid API Key provided");
     }
@@ -352,9 +407,13 @@ async fn api(
     let key = header("Idempotency-Key");
     if method == "POST" {
         if key.is_none() {
-            problems.push(format!("{method} {path}: a POST without an Idempotency-Key"));
+            problems.push(format!(
+                "{method} {path}: a POST without an Idempotency-Key"
+            ));
         }
-        if !header("Content-Type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {
+        if !header("Content-Type")
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+        {
             problems.push(format!("{method} {path}: not form-encoded"));
         }
     }
@@ -381,7 +440,12 @@ async fn api(
     HttpResponse::Ok().json(answer)
 }
 
-async fn answer(standin: &StandIn, method: &str, path: &str, form: &Value) -> Result<Value, HttpResponse> {
+async fn answer(
+    standin: &StandIn,
+    method: &str,
+    path: &str,
+    form: &Value,
+) -> Result<Value, HttpResponse> {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let missing = |id: &str| error(404, "resource_missing", &format!("No such object: '{id}'"));
     match (method, parts.as_slice()) {
@@ -404,7 +468,13 @@ async fn answer(standin: &StandIn, method: &str, path: &str, form: &Value) -> Re
             price["id"] = json!(standin.next_id("price"));
             price["product"] = form["product"].clone();
             price["currency"] = form["currency"].clone();
-            price["unit_amount"] = json!(form["unit_amount"].as_str().unwrap().parse::<i64>().unwrap());
+            price["unit_amount"] = json!(
+                form["unit_amount"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<i64>()
+                    .unwrap()
+            );
             price["recurring"] = json!({ "interval": form["recurring"]["interval"], "interval_count": 1, "usage_type": "licensed" });
             price["type"] = json!("recurring");
             Ok(standin.store(price))
@@ -425,14 +495,22 @@ async fn answer(standin: &StandIn, method: &str, path: &str, form: &Value) -> Re
             if standin.object(customer).is_null() {
                 return Err(missing(customer));
             }
-            let price = form["line_items"][0]["price"].as_str().unwrap_or_default().to_owned();
+            let price = form["line_items"][0]["price"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             if standin.object(&price).is_null() {
                 return Err(missing(&price));
             }
-            let trial_end = form["subscription_data"]["trial_end"].as_str().map(|t| t.parse::<i64>().unwrap());
+            let trial_end = form["subscription_data"]["trial_end"]
+                .as_str()
+                .map(|t| t.parse::<i64>().unwrap());
             if trial_end.is_some_and(|end| end < now() + 48 * 3600) {
-                return Err(error(400, "parameter_invalid_integer",
-                    "subscription_data[trial_end] must be at least 48 hours in the future."));
+                return Err(error(
+                    400,
+                    "parameter_invalid_integer",
+                    "subscription_data[trial_end] must be at least 48 hours in the future.",
+                ));
             }
             let id = standin.next_id("cs");
             let mut session = standin.fixture("checkout.session");
@@ -449,7 +527,10 @@ async fn answer(standin: &StandIn, method: &str, path: &str, form: &Value) -> Re
             session["subscription"] = Value::Null;
             session["line_items_price"] = json!(price);
             session["trial_end"] = json!(trial_end);
-            session["subscription_metadata"] = form["subscription_data"].get("metadata").cloned().unwrap_or(json!({}));
+            session["subscription_metadata"] = form["subscription_data"]
+                .get("metadata")
+                .cloned()
+                .unwrap_or(json!({}));
             Ok(public(&standin.store(session)))
         }
         ("GET", ["v1", "checkout", "sessions", id]) => match standin.object(id) {
@@ -496,14 +577,25 @@ async fn checkout_page(standin: web::Data<StandIn>, id: web::Path<String>) -> Ht
          <form method=\"post\" action=\"/checkout/{id}/pay\"><button id=\"pay\" type=\"submit\">Pay</button></form>\
          <form method=\"post\" action=\"/checkout/{id}/decline\"><button id=\"decline\" type=\"submit\">Decline</button></form>\
          <p><a id=\"back\" href=\"{}\">Back</a></p></main></body></html>",
-        price["unit_amount"], price["currency"].as_str().unwrap_or_default(), price["recurring"]["interval"].as_str().unwrap_or_default(),
-        if session["trial_end"].is_null() { String::new() } else { format!("<p id=\"trial\">Trial until {}</p>", session["trial_end"]) },
+        price["unit_amount"],
+        price["currency"].as_str().unwrap_or_default(),
+        price["recurring"]["interval"].as_str().unwrap_or_default(),
+        if session["trial_end"].is_null() {
+            String::new()
+        } else {
+            format!("<p id=\"trial\">Trial until {}</p>", session["trial_end"])
+        },
         session["cancel_url"].as_str().unwrap_or_default(),
     );
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html)
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html)
 }
 
-async fn checkout_choice(standin: web::Data<StandIn>, path: web::Path<(String, String)>) -> HttpResponse {
+async fn checkout_choice(
+    standin: web::Data<StandIn>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
     let (id, choice) = path.into_inner();
     let session = standin.object(&id);
     if session.is_null() || session["status"] != "open" {
@@ -516,8 +608,13 @@ async fn checkout_choice(standin: web::Data<StandIn>, path: web::Path<(String, S
         );
     }
     standin.pay(&id).await;
-    let back = session["success_url"].as_str().unwrap().replace("{CHECKOUT_SESSION_ID}", &id);
-    HttpResponse::SeeOther().insert_header(("Location", back)).finish()
+    let back = session["success_url"]
+        .as_str()
+        .unwrap()
+        .replace("{CHECKOUT_SESSION_ID}", &id);
+    HttpResponse::SeeOther()
+        .insert_header(("Location", back))
+        .finish()
 }
 
 async fn portal_page(standin: web::Data<StandIn>, id: web::Path<String>) -> HttpResponse {

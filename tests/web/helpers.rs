@@ -30,8 +30,26 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the application after `adjust` has changed its settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("nested").join("guidepost.db");
+    spawn_app_in(tempfile::tempdir().unwrap(), adjust).await
+}
+
+/// The database file [`spawn_app_in`] uses in `dir`.
+pub fn database_in(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("nested").join("guidepost.db")
+}
+
+/// A port free on 127.0.0.1 just now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the application on a database in `dir` (which may have been prepared), after `adjust`.
+pub async fn spawn_app_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = database_in(&dir);
     let mut settings = Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
         database: database.clone(),

@@ -20,9 +20,12 @@ mod mail;
 mod members;
 mod mime;
 mod outages;
+mod payments;
 mod reading;
 mod requests;
 mod scale;
 mod search;
 mod sessions;
+#[path = "../stripe/mod.rs"]
+mod stripe;
 mod teaser;
