@@ -6,6 +6,9 @@
 -- (forever when it has no end).
 ALTER TABLE users ADD COLUMN stripe_customer_id TEXT;
 ALTER TABLE users ADD COLUMN paid_status TEXT;
+-- A paid membership reads until the end of the period paid for (with a little slack for the
+-- renewal's news to arrive), so a membership whose end Stripe never reported still ends.
+ALTER TABLE users ADD COLUMN paid_until TIMESTAMP;
 ALTER TABLE users ADD COLUMN paid_grace_ends_at TIMESTAMP;
 ALTER TABLE users ADD COLUMN complimentary_since TIMESTAMP;
 ALTER TABLE users ADD COLUMN complimentary_until TIMESTAMP;

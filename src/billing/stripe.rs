@@ -221,6 +221,19 @@ impl Stripe {
         .map(drop)
     }
 
+    /// Deletes a customer (a member deleting their account): Stripe ends their subscriptions and
+    /// no checkout of theirs can be paid any more. Their past invoices stay with the publisher.
+    pub async fn delete_customer(&self, id: &str) -> Result<(), StripeError> {
+        self.call(
+            awc::http::Method::DELETE,
+            &format!("/v1/customers/{id}"),
+            &[],
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
     /// A customer-portal session (card, invoices, cancelling), returning to `return_url`.
     pub async fn portal_session(
         &self,
@@ -375,8 +388,8 @@ pub struct Subscription {
     pub cancel_at: Option<i64>,
     pub ended_at: Option<i64>,
     pub start_date: i64,
-    /// The member Guidepost named when it opened the checkout.
-    pub member_id: Option<i32>,
+    /// The product of its price: only the membership's own product gives access.
+    pub product: Option<String>,
 }
 
 impl Subscription {
@@ -410,10 +423,7 @@ impl Subscription {
             start_date: seconds(value, "start_date")
                 .or_else(|| seconds(value, "created"))
                 .unwrap_or(0),
-            member_id: value
-                .pointer("/metadata/member_id")
-                .and_then(Value::as_str)
-                .and_then(|id| id.parse().ok()),
+            product: id_or_object(price, "product"),
         })
     }
 }
@@ -488,12 +498,12 @@ mod tests {
         });
         let read = Subscription::read(&new).unwrap();
         assert_eq!(read.current_period_end, Some(30));
-        assert_eq!(read.member_id, Some(7));
+        assert_eq!(read.product, None);
         assert_eq!(read.cancel_at, None);
         let old = serde_json::json!({
             "id": "sub_1", "customer": {"id": "cus_1"}, "status": "active", "created": 10,
             "current_period_end": 40, "cancel_at_period_end": true,
-            "items": {"data": [{"price": {"unit_amount": 9000, "currency": "eur",
+            "items": {"data": [{"price": {"unit_amount": 9000, "currency": "eur", "product": "prod_1",
                 "recurring": {"interval": "year"}}}]}
         });
         let read = Subscription::read(&old).unwrap();
@@ -502,5 +512,6 @@ mod tests {
             ("cus_1", Some(40))
         );
         assert_eq!(read.interval, "year");
+        assert_eq!(read.product.as_deref(), Some("prod_1"));
     }
 }

@@ -41,13 +41,18 @@ pub struct SubscriptionRow {
     pub updated_at: PrimitiveDateTime,
 }
 
+/// Statuses Stripe never moves a subscription out of.
+pub fn has_ended(status: &str) -> bool {
+    matches!(status, CANCELED | "incomplete_expired")
+}
+
+/// How long past its period's end a paid membership still reads, for the renewal's news to come.
+pub const PAID_SLACK: Duration = Duration::days(2);
+
 impl SubscriptionRow {
-    /// Still running: it gives access, or will once paid.
+    /// Not ended: it gives access, or may (once paid, or resumed), and it can still charge.
     pub fn is_live(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            TRIALING | ACTIVE | PAST_DUE | "unpaid"
-        )
+        !has_ended(&self.status)
     }
 }
 
@@ -110,6 +115,14 @@ pub fn member_of_customer(conn: &mut SqliteConnection, customer: &str) -> QueryR
         .optional()
 }
 
+/// True when event `id` was acted on already.
+pub fn was_delivered(conn: &mut SqliteConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        stripe_events::table.filter(stripe_events::id.eq(id)),
+    ))
+    .get_result(conn)
+}
+
 /// Records that event `id` was acted on, in the caller's transaction. False when it already was:
 /// the caller then does nothing more.
 pub fn first_delivery(conn: &mut SqliteConnection, id: &str, kind: &str) -> QueryResult<bool> {
@@ -144,12 +157,21 @@ pub struct Observed<'a> {
 /// its member. When it became past due is kept from the first time it was seen so.
 pub fn store(conn: &mut SqliteConnection, seen: &Observed<'_>, grace_days: i64) -> QueryResult<()> {
     let now = super::now();
-    let before: Option<Option<PrimitiveDateTime>> = subscriptions::table
+    let before: Option<(String, Option<PrimitiveDateTime>)> = subscriptions::table
         .filter(subscriptions::stripe_id.eq(seen.stripe_id))
-        .select(subscriptions::past_due_since)
+        .select((subscriptions::status, subscriptions::past_due_since))
         .first(conn)
         .optional()?;
-    let past_due_since = (seen.status == PAST_DUE).then(|| before.flatten().unwrap_or(now));
+    // Deliveries read Stripe at different moments and may commit in any order: an ended
+    // subscription never ends, so a reading from before its end cannot bring it back.
+    if before
+        .as_ref()
+        .is_some_and(|(status, _)| has_ended(status) && !has_ended(seen.status))
+    {
+        return Ok(());
+    }
+    let past_due_since = (seen.status == PAST_DUE)
+        .then(|| before.as_ref().and_then(|(_, since)| *since).unwrap_or(now));
     let amount = i32::try_from(seen.amount).unwrap_or(i32::MAX);
     let values = (
         subscriptions::user_id.eq(seen.user_id),
@@ -209,13 +231,21 @@ pub fn refresh_member(
 ) -> QueryResult<()> {
     let current = current(conn, user_id)?;
     let status = current.as_ref().map(|s| s.status.clone());
+    let paid_until = current
+        .as_ref()
+        .and_then(|s| s.current_period_end.or(s.trial_end))
+        .map(|end| end + PAID_SLACK);
+    // A grace period only for a membership that was paid at least once: a card that never paid
+    // earns no free weeks.
     let grace = current
         .as_ref()
+        .filter(|s| s.converted_at.is_some())
         .and_then(|s| s.past_due_since)
         .map(|since| since + Duration::days(grace_days));
     diesel::update(users::table.find(user_id))
         .set((
             users::paid_status.eq(status),
+            users::paid_until.eq(paid_until),
             users::paid_grace_ends_at.eq(grace),
         ))
         .execute(conn)

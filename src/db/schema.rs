@@ -252,6 +252,7 @@ diesel::table! {
         trial_reminder_sent_at -> Nullable<Timestamp>,
         stripe_customer_id -> Nullable<Text>,
         paid_status -> Nullable<Text>,
+        paid_until -> Nullable<Timestamp>,
         paid_grace_ends_at -> Nullable<Timestamp>,
         complimentary_since -> Nullable<Timestamp>,
         complimentary_until -> Nullable<Timestamp>,

@@ -85,6 +85,9 @@ pub struct Member {
     /// The status of the member's current paid subscription, as Stripe last reported it.
     #[serde(default)]
     pub paid_status: Option<String>,
+    /// The end of the period paid for, with slack: past it, a paid status gives no access.
+    #[serde(default)]
+    pub paid_until: Option<PrimitiveDateTime>,
     /// While past due, reading goes on until this moment (the publisher's grace period).
     #[serde(default)]
     pub paid_grace_ends_at: Option<PrimitiveDateTime>,
@@ -182,7 +185,9 @@ impl Member {
             return Access::Staff;
         }
         match self.paid_status.as_deref() {
-            Some(crate::db::billing::TRIALING | crate::db::billing::ACTIVE) => {
+            Some(crate::db::billing::TRIALING | crate::db::billing::ACTIVE)
+                if self.paid_until.is_none_or(|until| until > now) =>
+            {
                 return Access::Paid;
             }
             Some(crate::db::billing::PAST_DUE) => {
@@ -415,21 +420,33 @@ impl Member {
         throttle_key: &str,
     ) -> QueryResult<Result<(Self, Vec<i32>), Undeletable>> {
         super::write_transaction(conn, |conn| {
-            let Some(member) = Self::find(conn, id)? else {
-                return Ok(Err(Undeletable::Gone));
+            let member = match Self::deletable(conn, id)? {
+                Ok(member) => member,
+                Err(refusal) => return Ok(Err(refusal)),
             };
-            if member.role == ADMIN
-                && member.status == ACTIVE
-                && Self::count_active_admins(conn)? <= 1
-            {
-                return Ok(Err(Undeletable::LastAdmin));
-            }
-            if super::articles::count_by_author(conn, id)? > 0 {
-                return Ok(Err(Undeletable::Author));
-            }
             let mail = Self::delete(conn, id, throttle_key)?;
             Ok(Ok((member, mail)))
         })
+    }
+
+    /// The member, when their account may be deleted: not the last active admin, not an author.
+    /// Checked before a deletion's slow steps too (cancelling at Stripe), and again in its
+    /// transaction.
+    pub fn deletable(
+        conn: &mut SqliteConnection,
+        id: i32,
+    ) -> QueryResult<Result<Self, Undeletable>> {
+        let Some(member) = Self::find(conn, id)? else {
+            return Ok(Err(Undeletable::Gone));
+        };
+        if member.role == ADMIN && member.status == ACTIVE && Self::count_active_admins(conn)? <= 1
+        {
+            return Ok(Err(Undeletable::LastAdmin));
+        }
+        if super::articles::count_by_author(conn, id)? > 0 {
+            return Ok(Err(Undeletable::Author));
+        }
+        Ok(Ok(member))
     }
 }
 

@@ -330,6 +330,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             paid_status: None,
+            paid_until: None,
             paid_grace_ends_at: None,
             complimentary_since: None,
             complimentary_until: None,

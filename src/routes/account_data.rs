@@ -138,32 +138,27 @@ pub async fn delete(
         return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let id = member.id;
-    if let Err(problem) = super::billing::cancel_before_deletion(&state, id).await? {
-        let mut page = account_page(&state, &visitor, &member).await?;
-        page.errors.add("delete_password", problem);
-        return render_private(&page, StatusCode::CONFLICT);
+    // The checks first, so that a membership is never cancelled for an account that stays.
+    let deletable = db::run(&state.pool, move |conn| Ok(Member::deletable(conn, id)?)).await?;
+    let mut problem = deletable.err().and_then(refusal);
+    if problem.is_none()
+        && let Err(cannot) = super::billing::cancel_before_deletion(&state, id).await?
+    {
+        problem = Some(cannot);
     }
-    let throttle_key = crate::limits::account_key(&state.auth.secrets, &member.email);
-    let folder = state.mail_folder.clone();
-    let deleted = db::run(&state.pool, move |conn| {
-        let deleted = Member::delete_checked(conn, id, &throttle_key)?;
-        if let Ok((_, mail)) = &deleted {
-            crate::mail::forget_saved(&folder, mail);
-        }
-        Ok(deleted)
-    })
-    .await?;
-    let problem = match deleted {
-        Ok(_) | Err(Undeletable::Gone) => None,
-        Err(Undeletable::LastAdmin) => Some(
-            "You are the site's last administrator: make someone else an administrator before \
-             deleting your account.",
-        ),
-        Err(Undeletable::Author) => Some(
-            "Your name is on published or draft articles. Ask an administrator to move them to \
-             another author first.",
-        ),
-    };
+    if problem.is_none() {
+        let throttle_key = crate::limits::account_key(&state.auth.secrets, &member.email);
+        let folder = state.mail_folder.clone();
+        let deleted = db::run(&state.pool, move |conn| {
+            let deleted = Member::delete_checked(conn, id, &throttle_key)?;
+            if let Ok((_, mail)) = &deleted {
+                crate::mail::forget_saved(&folder, mail);
+            }
+            Ok(deleted)
+        })
+        .await?;
+        problem = deleted.err().and_then(refusal);
+    }
     if let Some(problem) = problem {
         let mut page = account_page(&state, &visitor, &member).await?;
         page.errors.add("delete_password", problem);
@@ -172,4 +167,19 @@ pub async fn delete(
     tracing::info!(member = id, "a member deleted their account");
     visitor.session().purge();
     Ok(see_other("/account/deleted"))
+}
+
+/// What a member is told when their account cannot be deleted (nothing when it is gone already).
+fn refusal(why: Undeletable) -> Option<&'static str> {
+    match why {
+        Undeletable::Gone => None,
+        Undeletable::LastAdmin => Some(
+            "You are the site's last administrator: make someone else an administrator before \
+             deleting your account.",
+        ),
+        Undeletable::Author => Some(
+            "Your name is on published or draft articles. Ask an administrator to move them to \
+             another author first.",
+        ),
+    }
 }

@@ -198,7 +198,7 @@ pub async fn subscribe(
             trial_end,
         })
         .await?;
-    to_stripe(session.url.as_deref())
+    to_stripe(stripe, session.url.as_deref())
 }
 
 /// The idempotency key of a member's customer: the same for every click of theirs, and unlike any
@@ -213,10 +213,16 @@ fn customer_key(state: &AppState, member: &Member) -> String {
     crate::auth::token_hash(&seed)[..40].to_owned()
 }
 
-/// A 303 to one of Stripe's hosted pages.
-fn to_stripe(url: Option<&str>) -> Result<HttpResponse, AppError> {
+/// A 303 to one of Stripe's hosted pages (only those: never anywhere an answer names).
+fn to_stripe(stripe: &Stripe, url: Option<&str>) -> Result<HttpResponse, AppError> {
+    let hosted = stripe.settings().hosted_origins();
     let url = url
-        .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+        .filter(|url| {
+            hosted.iter().any(|origin| {
+                url.strip_prefix(origin.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+        })
         .ok_or_else(|| {
             AppError::PaymentProvider(crate::billing::stripe::StripeError::Unreachable {
                 operation: "a hosted page".to_owned(),
@@ -250,13 +256,18 @@ pub async fn subscribed(
         Ok(billing_db::customer_of(conn, id)?)
     })
     .await?;
+    // A member who never opened a checkout has none to see; asking Stripe is limited per member.
+    if customer.is_none() {
+        return Err(AppError::NotFound);
+    }
+    flood_check(&state.auth.floods.checkout, &format!("member {id}"))?;
     let session = match stripe.checkout_session(&session_id).await {
         Ok(session) => session,
         Err(error) if error.is_missing() => return Err(AppError::NotFound),
         Err(error) => return Err(error.into()),
     };
     // Only the member's own checkout: another member's session id reads as no page at all.
-    if customer.is_none() || session.customer != customer {
+    if session.customer != customer {
         return Err(AppError::NotFound);
     }
     let paid = session.status == "complete";
@@ -325,26 +336,34 @@ pub async fn portal(
     let url = stripe
         .portal_session(&customer, &state.site.base_url.join("/account#membership"))
         .await?;
-    to_stripe(Some(&url))
+    to_stripe(stripe, Some(&url))
 }
 
-/// Cancels at Stripe, at once, every running subscription of member `id`, before their account
-/// is deleted. `Ok(Err(message))` when it cannot be done and the account must stay.
+/// Before member `id`'s account is deleted: cancels at Stripe, at once, every subscription of
+/// theirs that has not ended, then deletes their Stripe customer, so no checkout left open can be
+/// paid later. `Ok(Err(message))` when it cannot be done and the account must stay.
 pub async fn cancel_before_deletion(
     state: &AppState,
     id: i32,
 ) -> Result<Result<(), &'static str>, AppError> {
-    let live: Vec<SubscriptionRow> = db::run(&state.pool, move |conn| {
-        Ok(billing_db::for_member(conn, id)?)
+    let (subscriptions, customer) = db::run(&state.pool, move |conn| {
+        Ok((
+            billing_db::for_member(conn, id)?,
+            billing_db::customer_of(conn, id)?,
+        ))
     })
-    .await?
-    .into_iter()
-    .filter(SubscriptionRow::is_live)
-    .collect();
-    if live.is_empty() {
+    .await?;
+    let live: Vec<SubscriptionRow> = subscriptions
+        .into_iter()
+        .filter(SubscriptionRow::is_live)
+        .collect();
+    if live.is_empty() && customer.is_none() {
         return Ok(Ok(()));
     }
     let Some(stripe) = state.billing.as_ref() else {
+        if live.is_empty() {
+            return Ok(Ok(()));
+        }
         return Ok(Err(
             "The paid membership could not be cancelled: payments are switched off on this site \
              just now. Nothing was deleted; please write to the site's publisher.",
@@ -360,6 +379,13 @@ pub async fn cancel_before_deletion(
             member = id,
             "cancelled a subscription before deleting its member"
         );
+    }
+    if let Some(customer) = customer {
+        match stripe.delete_customer(&customer).await {
+            Ok(()) => {}
+            Err(error) if error.is_missing() => {}
+            Err(error) => return Err(error.into()),
+        }
     }
     Ok(Ok(()))
 }

@@ -105,6 +105,14 @@ async fn handle(
         }
         _ => invoice.as_ref().and_then(|i| i.subscription.clone()),
     };
+    let event_id = id.to_owned();
+    let seen = db::run(&state.pool, move |conn| {
+        Ok(billing_db::was_delivered(conn, &event_id)?)
+    })
+    .await?;
+    if seen {
+        return Ok(());
+    }
     let subscription = match subscription_id.filter(|id| is_stripe_id(id)) {
         Some(sub) => Some(stripe.subscription(&sub).await?),
         None => None,
@@ -121,9 +129,11 @@ async fn handle(
     let queued = db::run(&state.pool, move |conn| {
         let settings = cache.settings(conn)?;
         db::write_transaction(conn, |conn| {
+            let product = settings.plans.as_ref().map(|p| p.product.as_str());
             event.apply(
                 conn,
                 settings.grace_days,
+                product,
                 &settings.site_title,
                 &account_url,
             )
@@ -151,6 +161,7 @@ impl Event {
         &self,
         conn: &mut diesel::SqliteConnection,
         grace_days: i64,
+        product: Option<&str>,
         site_name: &str,
         account_url: &str,
     ) -> Result<bool, AppError> {
@@ -161,7 +172,8 @@ impl Event {
             tracing::info!(event = %self.id, "a Stripe event about no member of this site");
             return Ok(false);
         };
-        if let Some(sub) = &self.subscription {
+        let ours = |sub: &&Subscription| product.is_some() && sub.product.as_deref() == product;
+        if let Some(sub) = self.subscription.as_ref().filter(ours) {
             let start = from_unix(sub.start_date).unwrap_or_else(db::now);
             billing_db::store(
                 conn,
@@ -185,6 +197,8 @@ impl Event {
         match (self.kind.as_str(), &self.invoice) {
             ("invoice.paid", Some(invoice)) => {
                 billing_db::record_payment(conn, member.id, invoice, billing_db::PAID)?;
+                // A first payment makes the member a paying one, which a grace period needs.
+                billing_db::refresh_member(conn, member.id, grace_days)?;
             }
             ("invoice.payment_failed", Some(invoice)) => {
                 let first =
@@ -197,7 +211,7 @@ impl Event {
                 }
             }
             ("customer.subscription.trial_will_end", _) => {
-                if let Some(sub) = &self.subscription
+                if let Some(sub) = self.subscription.as_ref().filter(ours)
                     && sub.status == billing_db::TRIALING
                     && let Some(end) = sub.trial_end.and_then(from_unix)
                 {
@@ -212,8 +226,10 @@ impl Event {
         Ok(queued)
     }
 
-    /// The member the event is about: by the Stripe customer Guidepost keeps for them, or, for a
-    /// customer not kept yet, by the member id Guidepost put on the checkout (then kept).
+    /// The member the event is about: the one whose Stripe customer it names. Guidepost makes a
+    /// member's customer before their first checkout, so every event of theirs names it; an event
+    /// about any other customer (another site's on the same Stripe account, a payment link's) is
+    /// about no member here, whatever its metadata says.
     fn member(&self, conn: &mut diesel::SqliteConnection) -> Result<Option<Member>, AppError> {
         let customer = self
             .subscription
@@ -224,24 +240,9 @@ impl Event {
         let Some(customer) = customer else {
             return Ok(None);
         };
-        if let Some(id) = billing_db::member_of_customer(conn, &customer)? {
-            return Ok(Member::find(conn, id)?);
-        }
-        let named = self
-            .subscription
-            .as_ref()
-            .and_then(|s| s.member_id)
-            .or_else(|| {
-                self.checkout
-                    .as_ref()
-                    .and_then(|c| c.client_reference_id.as_ref()?.parse().ok())
-            });
-        let Some(id) = named else {
-            return Ok(None);
-        };
-        match billing_db::keep_customer(conn, id, &customer)? {
-            Some(kept) if kept == customer => Ok(Member::find(conn, id)?),
-            _ => Ok(None),
+        match billing_db::member_of_customer(conn, &customer)? {
+            Some(id) => Ok(Member::find(conn, id)?),
+            None => Ok(None),
         }
     }
 }

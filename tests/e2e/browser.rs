@@ -78,6 +78,21 @@ impl Journey {
         viewport: Viewport,
         staff: &[(&str, &str, &str, &str)],
     ) -> Self {
+        Self::start_with(name, viewport, staff, None).await
+    }
+
+    /// Starts a journey with payments on, against the Stripe stand-in at `stripe`: the plans are
+    /// made with `guidepost stripe setup`, and the server gets the webhook secret it printed.
+    pub async fn start_paid(name: &str, viewport: Viewport, stripe: &str) -> Self {
+        Self::start_with(name, viewport, &[], Some(stripe)).await
+    }
+
+    async fn start_with(
+        name: &str,
+        viewport: Viewport,
+        staff: &[(&str, &str, &str, &str)],
+        stripe: Option<&str>,
+    ) -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let binary = std::env::var_os("GUIDEPOST_E2E_BINARY")
             .map_or_else(|| root.join("target/release/guidepost"), PathBuf::from);
@@ -123,21 +138,53 @@ impl Journey {
             }
         }
         let port = free_port();
-        let server = Process(
-            Command::new(&binary)
+        let mut server = Command::new(&binary);
+        server
+            .args([
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--workers",
+                "2",
+                "--database",
+            ])
+            .arg(data.path().join("guidepost.db"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null());
+        if let Some(api) = stripe {
+            let stripe_env = [
+                (
+                    "GUIDEPOST_STRIPE_SECRET_KEY",
+                    crate::stripe::standin::SECRET_KEY,
+                ),
+                ("GUIDEPOST_STRIPE_API_BASE", api),
+            ];
+            let mut setup = Command::new(&binary);
+            setup
+                .envs(stripe_env)
                 .args([
-                    "--bind",
-                    &format!("127.0.0.1:{port}"),
-                    "--workers",
-                    "2",
+                    "--base-url",
+                    &format!("http://127.0.0.1:{port}"),
                     "--database",
                 ])
                 .arg(data.path().join("guidepost.db"))
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+                .args(["stripe", "setup", "--currency", "eur"])
+                .args(["--monthly", "9.00", "--yearly", "90.00"]);
+            // Off this thread, so the stand-in (served by this runtime) can answer it.
+            let out = tokio::task::spawn_blocking(move || setup.output().unwrap())
+                .await
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(out.status.success(), "stripe setup: {stdout}");
+            let secret = stdout
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("GUIDEPOST_STRIPE_WEBHOOK_SECRET="))
+                .expect("the webhook secret is printed")
+                .to_owned();
+            server
+                .envs(stripe_env)
+                .env("GUIDEPOST_STRIPE_WEBHOOK_SECRET", secret);
+        }
+        let server = Process(server.spawn().unwrap());
         let driver_port = free_port();
         let driver = Process(
             Command::new("chromedriver")

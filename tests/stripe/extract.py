@@ -52,6 +52,7 @@ OPERATIONS = [
     ("GET", "/v1/subscriptions/{subscription_exposed_id}"),
     ("DELETE", "/v1/subscriptions/{subscription_exposed_id}"),
     ("POST", "/v1/billing_portal/sessions"),
+    ("DELETE", "/v1/customers/{customer}"),
 ]
 
 FORM = "application/x-www-form-urlencoded"

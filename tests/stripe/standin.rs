@@ -547,6 +547,19 @@ async fn answer(
             }
             Ok(standin.cancel(id).await)
         }
+        ("DELETE", ["v1", "customers", id]) => {
+            if standin.object(id).is_null() {
+                return Err(missing(id));
+            }
+            for sub in standin.ids("sub") {
+                let object = standin.object(&sub);
+                if object["customer"] == *id && object["status"] != "canceled" {
+                    standin.cancel(&sub).await;
+                }
+            }
+            standin.with(|s| s.objects.remove(*id));
+            Ok(json!({ "id": id, "object": "customer", "deleted": true }))
+        }
         ("POST", ["v1", "billing_portal", "sessions"]) => {
             let customer = form["customer"].as_str().unwrap_or_default();
             if standin.object(customer).is_null() {

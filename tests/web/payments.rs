@@ -184,6 +184,14 @@ async fn assert_membership(browser: &Browser<'_>, words: &str) -> Page {
     account
 }
 
+/// Keeps `page` in `target/page-snapshots/payments-NAME.html`, for the page checks (Nu, axe) of
+/// `scripts/check-pages`, which cannot reach pages that need Stripe.
+fn snapshot(name: &str, page: &Page) {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/page-snapshots");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join(format!("payments-{name}.html")), &page.body).unwrap();
+}
+
 fn membership(page: &Page) -> String {
     page.text("#membership")
 }
@@ -302,7 +310,9 @@ async fn a_trial_member_subscribes_is_charged_when_the_trial_ends_keeps_reading_
     let ada = paid.member("ada@example.com").await;
     let welcome = ada.visit("/welcome").await;
     assert!(welcome.body.contains("Keep reading after your trial"));
+    snapshot("welcome", &welcome);
     let account = ada.visit("/account").await;
+    snapshot("account-plans", &account);
     let offer = membership(&account);
     assert!(
         offer.contains("9.00 € a month") && offer.contains("90.00 € a year"),
@@ -321,6 +331,7 @@ async fn a_trial_member_subscribes_is_charged_when_the_trial_ends_keeps_reading_
     );
     let back = paid.pay(&ada, &session).await;
     assert_eq!(back.status, StatusCode::OK);
+    snapshot("subscribed", &back);
     assert!(
         back.body
             .contains("nothing is charged before your free trial ends"),
@@ -348,6 +359,7 @@ async fn a_trial_member_subscribes_is_charged_when_the_trial_ends_keeps_reading_
     // A declined renewal: past due, a mail with a way to update the card, access kept.
     paid.standin.renew(&sub, false).await;
     let account = assert_membership(&ada, "payment failed — update your card").await;
+    snapshot("account-past-due", &account);
     assert!(account.body.contains("Manage billing"));
     let mail = saved_mail(&paid.app, "ada@example.com", "did not go through").await;
     assert!(mail.contains("/account#membership"), "{mail}");
@@ -359,6 +371,7 @@ async fn a_trial_member_subscribes_is_charged_when_the_trial_ends_keeps_reading_
     assert!(!reads_in_full(&gate));
     assert!(gate.body.contains("Your membership has ended"));
     assert!(gate.body.contains("Subscribe monthly"));
+    snapshot("gate-with-plans", &gate);
     assert_membership(&ada, "ended on").await;
     assert!(
         paid.standin
@@ -635,6 +648,7 @@ async fn an_admin_gives_complimentary_access_until_a_date_and_ends_it() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    snapshot("admin-member-grant-errors", &refused);
     assert!(
         refused
             .text("#member-until-error")
@@ -647,6 +661,11 @@ async fn an_admin_gives_complimentary_access_until_a_date_and_ends_it() {
     let past = admin
         .submit(&page, form, &[("until", "2020-01-01"), ("action", "give")])
         .await;
+    assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let far = admin
+        .submit(&page, form, &[("until", "9999-12-31"), ("action", "give")])
+        .await;
+    assert_eq!(far.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let until = (time::OffsetDateTime::now_utc() + time::Duration::days(30))
@@ -702,6 +721,11 @@ async fn the_dashboard_adds_monthly_recurring_revenue_counts_and_conversions() {
     }
     // One of them stays in a trial at Stripe: not counted.
     let dashboard = owner.visit("/admin").await;
+    snapshot("admin-dashboard", &dashboard);
+    snapshot("admin-settings", &owner.visit("/admin/settings").await);
+    let members = owner.visit("/admin/members").await;
+    snapshot("admin-members", &members);
+    assert!(members.text("table").contains("active"));
     // 9.00 + 90.00 / 12 + 9.00 = 25.50
     assert!(
         dashboard.body.contains("25.50 €"),
@@ -715,4 +739,140 @@ async fn the_dashboard_adds_monthly_recurring_revenue_counts_and_conversions() {
         dashboard.text("main")
     );
     paid.assert_contract_kept();
+}
+
+/// A call to the stand-in's API as a third party with the same Stripe account would make it.
+async fn stripe_api(standin: &StandIn, path: &str, form: &[(&str, &str)]) -> Value {
+    let mut response = awc::Client::default()
+        .post(format!("{}{path}", standin.url))
+        .insert_header(("Authorization", format!("Bearer {SECRET_KEY}")))
+        .insert_header(("Stripe-Version", guidepost::billing::API_VERSION))
+        .insert_header((
+            "Idempotency-Key",
+            format!("third-party-{path}-{}", form.len()),
+        ))
+        .send_form(&form)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+#[actix_web::test]
+async fn subscriptions_of_another_customer_or_another_product_give_no_access() {
+    let paid = spawn_paid_app().await;
+    let (ada, _) = paid.checkout("ada@example.com", "monthly").await;
+    end_trial(&paid.app, "ada@example.com");
+    let ada_id = count(
+        &paid.app,
+        "SELECT id AS n FROM users WHERE email = 'ada@example.com'",
+    )
+    .to_string();
+    let price = paid.standin.ids("price")[0].clone();
+
+    // Another site on the same Stripe account (or a payment link) names Ada's member number.
+    let stranger = stripe_api(
+        &paid.standin,
+        "/v1/customers",
+        &[("email", "x@example.com"), ("metadata[member_id]", &ada_id)],
+    )
+    .await;
+    let session = stripe_api(
+        &paid.standin,
+        "/v1/checkout/sessions",
+        &[
+            ("mode", "subscription"),
+            ("customer", stranger["id"].as_str().unwrap()),
+            ("client_reference_id", &ada_id),
+            ("line_items[0][price]", &price),
+            ("line_items[0][quantity]", "1"),
+            ("success_url", "https://elsewhere.example/ok"),
+            ("subscription_data[metadata][member_id]", &ada_id),
+        ],
+    )
+    .await;
+    paid.standin.pay(session["id"].as_str().unwrap()).await;
+    assert!(!reads_in_full(&ada.visit(MEMBERS_ONLY).await));
+
+    // Ada's own customer, but another product's price.
+    let ada_customer = paid.standin.ids("cus")[0].clone();
+    let product = stripe_api(&paid.standin, "/v1/products", &[("name", "Something else")]).await;
+    let other = stripe_api(
+        &paid.standin,
+        "/v1/prices",
+        &[
+            ("product", product["id"].as_str().unwrap()),
+            ("currency", "eur"),
+            ("unit_amount", "100"),
+            ("recurring[interval]", "month"),
+        ],
+    )
+    .await;
+    let session = stripe_api(
+        &paid.standin,
+        "/v1/checkout/sessions",
+        &[
+            ("mode", "subscription"),
+            ("customer", &ada_customer),
+            ("line_items[0][price]", other["id"].as_str().unwrap()),
+            ("line_items[0][quantity]", "1"),
+            ("success_url", "https://elsewhere.example/ok"),
+        ],
+    )
+    .await;
+    paid.standin.pay(session["id"].as_str().unwrap()).await;
+    assert!(!reads_in_full(&ada.visit(MEMBERS_ONLY).await));
+    assert_eq!(
+        count(&paid.app, "SELECT COUNT(*) AS n FROM subscriptions"),
+        0
+    );
+    assert!(
+        paid.standin
+            .deliveries()
+            .iter()
+            .all(|(_, status)| *status == 200)
+    );
+    paid.assert_contract_kept();
+}
+
+#[actix_web::test]
+async fn a_card_that_never_paid_earns_no_grace_period() {
+    let paid = spawn_paid_app().await;
+    let (ada, session) = paid.checkout("ada@example.com", "monthly").await;
+    paid.pay(&ada, &session).await;
+    end_trial(&paid.app, "ada@example.com");
+    let sub = paid.subscription()["id"].as_str().unwrap().to_owned();
+    // The first charge, when the trial ends, is declined: nothing was ever paid.
+    paid.standin.renew(&sub, false).await;
+    let gate = ada.visit(MEMBERS_ONLY).await;
+    assert!(!reads_in_full(&gate));
+    assert!(gate.body.contains("Your last payment did not go through"));
+    paid.assert_contract_kept();
+}
+
+#[actix_web::test]
+async fn a_deletion_refused_for_an_author_leaves_the_membership_running() {
+    let paid = spawn_paid_app().await;
+    let (ada, session) = paid.checkout("ada@example.com", "monthly").await;
+    paid.pay(&ada, &session).await;
+    sql(
+        &paid.app,
+        "UPDATE articles SET author_id = (SELECT id FROM users WHERE email = 'ada@example.com') WHERE id = 1",
+    );
+    let account = ada.visit("/account").await;
+    let refused = ada.delete_account(&account, PASSWORD).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(
+        refused
+            .body
+            .contains("Your name is on published or draft articles")
+    );
+    assert_eq!(paid.subscription()["status"], "trialing");
+    assert!(
+        !paid
+            .standin
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("DELETE"))
+    );
 }

@@ -418,8 +418,11 @@ pub async fn complimentary(
             time::macros::format_description!("[year]-[month]-[day]"),
         )
         .map_err(|_| refuse("Enter a date such as 2027-01-31, or nothing for no end."))?;
-        let until =
-            time::PrimitiveDateTime::new(day, time::Time::MIDNIGHT) + time::Duration::days(1);
+        // The end of that day; a day past what can be stored is refused.
+        let until = time::PrimitiveDateTime::new(day, time::Time::MIDNIGHT)
+            .checked_add(time::Duration::days(1))
+            .filter(|until| until.year() <= 9999)
+            .ok_or_else(|| refuse("Enter a day before the year 9999."))?;
         if until <= db::now() {
             return Err(refuse("Enter a day from today on."));
         }
@@ -488,6 +491,26 @@ pub async fn delete(
         )
         .await?;
         return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // The checks first, so that a membership is never cancelled for an account that stays.
+    let deletable = db::run(&state.pool, move |conn| Ok(Member::deletable(conn, id)?)).await?;
+    let early = match deletable {
+        Ok(_) => None,
+        Err(Undeletable::Gone) => Some("There is no such member."),
+        Err(Undeletable::LastAdmin) => Some("This is the last admin: the site needs one."),
+        Err(Undeletable::Author) => {
+            Some("Their name is on articles: give those articles another author first.")
+        }
+    };
+    if let Some(problem) = early {
+        let page = member_page(
+            &state,
+            &visitor,
+            id,
+            Some(Refusal::Page(problem.to_owned())),
+        )
+        .await?;
+        return render_private(&page, StatusCode::CONFLICT);
     }
     if let Err(problem) = crate::routes::billing::cancel_before_deletion(&state, id).await? {
         let page = member_page(

@@ -1,0 +1,105 @@
+//! Paying for a membership in a real browser: from the welcome page's plans to the stand-in's
+//! hosted checkout (which the page's Content-Security-Policy must let the form lead to), back to
+//! the return page and the account; a declined card; the customer portal's cancelling.
+
+use crate::browser::{DESKTOP, Journey, PHONE, Viewport};
+use crate::stripe::standin::StandIn;
+
+const PASSWORD: &str = "a long and private phrase";
+
+async fn sign_up(j: &mut Journey, email: &str) {
+    j.open("/signup").await;
+    j.fill("#signup-name", "Ana Silva").await;
+    j.fill("#signup-email", email).await;
+    j.fill("#signup-password", PASSWORD).await;
+    j.fill("#signup-confirm", PASSWORD).await;
+    j.client
+        .find(fantoccini::Locator::Css("#signup-consent"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    j.press("form[action='/signup'] button[type=submit]").await;
+    let link = j.mail_link(email, "/signup/confirm/");
+    j.open(&link).await;
+    j.fill("#confirm-password", PASSWORD).await;
+    j.press("form.form button[type=submit]").await;
+    assert!(j.path().await.starts_with("/welcome"));
+}
+
+async fn paying_journey(viewport: Viewport) {
+    let stripe = StandIn::start();
+    let mut j = Journey::start_paid("payments", viewport, &stripe.url).await;
+    sign_up(&mut j, "ana@example.com").await;
+    assert!(
+        j.text("#plans-title")
+            .await
+            .contains("Keep reading after your trial")
+    );
+    j.shot("welcome-with-plans").await;
+
+    // A declined card first: nothing starts.
+    j.press("form[action='/account/subscribe'] button[type=submit]")
+        .await;
+    let at_stripe = j.client.current_url().await.unwrap();
+    assert!(
+        at_stripe
+            .as_str()
+            .starts_with(&format!("{}/checkout/", stripe.url)),
+        "{at_stripe}"
+    );
+    assert_eq!(
+        j.count("#trial").await,
+        1,
+        "the card is charged when the free trial ends"
+    );
+    j.shot("hosted-checkout").await;
+    j.press("#decline").await;
+    assert_eq!(j.text("#declined").await, "Your card was declined.");
+    j.open("/account").await;
+    assert!(j.text("#membership").await.contains("Subscribe monthly"));
+
+    // Then paid: the return page, and the account says where the membership stands.
+    j.press("#membership form[action='/account/subscribe'] button[type=submit]")
+        .await;
+    j.press("#pay").await;
+    assert!(j.path().await.starts_with("/account/subscribed"));
+    assert_eq!(j.text("h1").await, "Welcome aboard");
+    j.shot("subscribed").await;
+    j.click("a[href='/account#membership']").await;
+    let membership = j.text("#membership").await;
+    assert!(
+        membership.contains("Trial until") && membership.contains("9.00 € a month"),
+        "{membership}"
+    );
+    j.shot("account-membership").await;
+
+    // Manage billing: the portal, cancelling at the period's end, and back.
+    j.press("form[action='/account/billing'] button[type=submit]")
+        .await;
+    assert!(
+        j.client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&format!("{}/portal/", stripe.url))
+    );
+    j.press("#cancel").await;
+    assert_eq!(j.path().await, "/account");
+    assert!(j.text("#membership").await.contains("cancels on"));
+    j.shot("cancelling").await;
+    assert_eq!(stripe.violations(), Vec::<String>::new());
+    j.finish().await;
+}
+
+#[actix_web::test]
+async fn a_member_pays_for_a_membership_and_cancels_it_on_a_phone() {
+    paying_journey(PHONE).await;
+}
+
+#[actix_web::test]
+async fn a_member_pays_for_a_membership_and_cancels_it_on_a_desktop() {
+    paying_journey(DESKTOP).await;
+}
