@@ -163,6 +163,16 @@ impl Paid {
         self.standin.object(ids.last().expect("a subscription"))
     }
 
+    /// Every webhook delivery so far was answered 200, and the contract was kept.
+    fn assert_all_delivered(&self) {
+        let deliveries = self.standin.deliveries();
+        assert!(
+            deliveries.iter().all(|(_, status)| *status == 200),
+            "{deliveries:?}"
+        );
+        self.assert_contract_kept();
+    }
+
     fn assert_contract_kept(&self) {
         assert_eq!(self.standin.violations(), Vec::<String>::new());
     }
@@ -373,13 +383,7 @@ async fn a_trial_member_subscribes_is_charged_when_the_trial_ends_keeps_reading_
     assert!(gate.body.contains("Subscribe monthly"));
     snapshot("gate-with-plans", &gate);
     assert_membership(&ada, "ended on").await;
-    assert!(
-        paid.standin
-            .deliveries()
-            .iter()
-            .all(|(_, status)| *status == 200)
-    );
-    paid.assert_contract_kept();
+    paid.assert_all_delivered();
 }
 
 #[actix_web::test]
@@ -436,14 +440,7 @@ async fn the_same_event_twice_acts_once_and_an_update_before_the_create_stores_t
     // Held: created, checkout completed, invoice (0), updated, invoice (9.00). Sent newest
     // first, each twice.
     paid.standin.release(&[4, 4, 3, 3, 2, 1, 0, 0]).await;
-    assert!(
-        paid.standin
-            .deliveries()
-            .iter()
-            .all(|(_, status)| *status == 200),
-        "{:?}",
-        paid.standin.deliveries()
-    );
+    paid.assert_all_delivered();
     assert_eq!(
         count(
             &paid.app,
@@ -826,13 +823,7 @@ async fn subscriptions_of_another_customer_or_another_product_give_no_access() {
         count(&paid.app, "SELECT COUNT(*) AS n FROM subscriptions"),
         0
     );
-    assert!(
-        paid.standin
-            .deliveries()
-            .iter()
-            .all(|(_, status)| *status == 200)
-    );
-    paid.assert_contract_kept();
+    paid.assert_all_delivered();
 }
 
 #[actix_web::test]

@@ -494,25 +494,19 @@ pub async fn delete(
     }
     // The checks first, so that a membership is never cancelled for an account that stays.
     let deletable = db::run(&state.pool, move |conn| Ok(Member::deletable(conn, id)?)).await?;
-    let early = match deletable {
-        Ok(_) => None,
-        Err(Undeletable::Gone) => Some("There is no such member."),
-        Err(Undeletable::LastAdmin) => Some("This is the last admin: the site needs one."),
-        Err(Undeletable::Author) => {
-            Some("Their name is on articles: give those articles another author first.")
+    let mut early = deletable.err().map(|why| match why {
+        Undeletable::Gone => "There is no such member.",
+        Undeletable::LastAdmin => "This is the last admin: the site needs one.",
+        Undeletable::Author => {
+            "Their name is on articles: give those articles another author first."
         }
-    };
-    if let Some(problem) = early {
-        let page = member_page(
-            &state,
-            &visitor,
-            id,
-            Some(Refusal::Page(problem.to_owned())),
-        )
-        .await?;
-        return render_private(&page, StatusCode::CONFLICT);
+    });
+    if early.is_none() {
+        early = crate::routes::billing::cancel_before_deletion(&state, id)
+            .await?
+            .err();
     }
-    if let Err(problem) = crate::routes::billing::cancel_before_deletion(&state, id).await? {
+    if let Some(problem) = early {
         let page = member_page(
             &state,
             &visitor,
