@@ -585,7 +585,7 @@ async fn checkout_page(standin: web::Data<StandIn>, id: web::Path<String>) -> Ht
     }
     let price = standin.object(session["line_items_price"].as_str().unwrap_or_default());
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Checkout (stand-in)</title></head>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Checkout (stand-in)</title></head>\
          <body><main><h1>Pay {} {} every {}</h1>{}\
          <form method=\"post\" action=\"/checkout/{id}/pay\"><button id=\"pay\" type=\"submit\">Pay</button></form>\
          <form method=\"post\" action=\"/checkout/{id}/decline\"><button id=\"decline\" type=\"submit\">Decline</button></form>\
@@ -616,7 +616,7 @@ async fn checkout_choice(
     }
     if choice != "pay" {
         return HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Declined</title></head>\
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Declined</title></head>\
              <body><main><h1 id=\"declined\">Your card was declined.</h1></main></body></html>",
         );
     }
@@ -636,7 +636,7 @@ async fn portal_page(standin: web::Data<StandIn>, id: web::Path<String>) -> Http
         return HttpResponse::NotFound().finish();
     }
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Billing (stand-in)</title></head>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Billing (stand-in)</title></head>\
          <body><main><h1>Your billing</h1><form method=\"post\" action=\"/portal/{id}/cancel\">\
          <button id=\"cancel\" type=\"submit\">Cancel at the end of the period</button></form>\
          <p><a id=\"return\" href=\"{}\">Return</a></p></main></body></html>",
