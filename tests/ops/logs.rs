@@ -12,6 +12,8 @@ use crate::server::{Server, free_port};
 const SECRET_KEY: &str = "a secret key for the log test, long enough to be accepted by the site";
 const NEW_PASSWORD: &str = "a brand new phrase for ana";
 const SMTP_PASSWORD: &str = "smtp-pass-secret";
+const STRIPE_KEY: &str = "sk_test_stripe_key_for_the_log_test";
+const WEBHOOK_SECRET: &str = "whsec_webhook_secret_for_the_log_test";
 
 /// The newest link under `prefix` in mail to `to` saved in `mail`, waiting for it.
 async fn mailed_link(mail: &Path, to: &str, prefix: &str) -> String {
@@ -54,14 +56,37 @@ async fn a_whole_journey_leaves_no_secret_in_the_log_or_the_metrics() {
             "--metrics-bind",
             &metrics_bind,
         ],
-        &[("GUIDEPOST_SECRET_KEY", SECRET_KEY)],
+        &[
+            ("GUIDEPOST_SECRET_KEY", SECRET_KEY),
+            ("GUIDEPOST_STRIPE_SECRET_KEY", STRIPE_KEY),
+            ("GUIDEPOST_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+            // Stripe unreachable: the failures are logged, never the key.
+            ("GUIDEPOST_STRIPE_API_BASE", "http://127.0.0.1:9"),
+        ],
     );
     let origin = server.origin();
+    // Plans, as `guidepost stripe setup` would have kept them.
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut <diesel::SqliteConnection as diesel::Connection>::establish(
+            database.to_str().unwrap(),
+        )
+        .unwrap(),
+        "PRAGMA busy_timeout = 5000; INSERT INTO settings (key, value, updated_at) VALUES \
+         ('stripe_currency', 'eur', '2026-12-03 00:00:00'), \
+         ('stripe_monthly_amount', '900', '2026-12-03 00:00:00'), \
+         ('stripe_yearly_amount', '9000', '2026-12-03 00:00:00'), \
+         ('stripe_product', 'prod_log', '2026-12-03 00:00:00'), \
+         ('stripe_monthly_price', 'price_m', '2026-12-03 00:00:00'), \
+         ('stripe_yearly_price', 'price_y', '2026-12-03 00:00:00');",
+    )
+    .unwrap();
     let mut secrets: Vec<String> = vec![
         PASSWORD.to_owned(),
         NEW_PASSWORD.to_owned(),
         SECRET_KEY.to_owned(),
         SMTP_PASSWORD.to_owned(),
+        STRIPE_KEY.to_owned(),
+        WEBHOOK_SECRET.to_owned(),
         "$2b$".to_owned(),
     ];
 
@@ -71,6 +96,25 @@ async fn a_whole_journey_leaves_no_secret_in_the_log_or_the_metrics() {
         ana.sign_up("ana.secret@example.com", &mail).await,
         Some(true)
     );
+    // Choosing a plan while Stripe cannot be reached, and a forged webhook delivery.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert_eq!(
+        submit(
+            &mut ana,
+            "/account",
+            "/account/subscribe",
+            &[("plan", "monthly")]
+        )
+        .await,
+        502
+    );
+    let forged = awc::Client::default()
+        .post(format!("{origin}/stripe/webhook"))
+        .insert_header(("Stripe-Signature", "t=1,v1=00"))
+        .send_body(r#"{"id":"evt_1","type":"invoice.paid"}"#)
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 400);
     // A wrong password from elsewhere.
     let mut stranger = Reader::new(&origin, "10.9.0.2".to_owned());
     let status = submit(

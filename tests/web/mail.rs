@@ -366,3 +366,42 @@ async fn without_an_smtp_server_mail_is_saved_for_the_site_user_only_until_the_m
     assert_eq!(gone.path, "/account/deleted");
     assert!(!file.exists(), "the saved mail is removed with the account");
 }
+
+#[actix_web::test]
+async fn with_payments_the_trial_reminder_offers_the_plans_and_skips_members_who_chose_one() {
+    let app = crate::helpers::spawn_app().await;
+    Browser::new(&app)
+        .sign_up("Ana", "ana@example.com", PASSWORD)
+        .await;
+    Browser::new(&app)
+        .sign_up("Bea", "bea@example.com", PASSWORD)
+        .await;
+    sql(
+        &app,
+        "UPDATE users SET trial_ends_at = datetime('now', '+2 days'); \
+         UPDATE users SET paid_status = 'trialing' WHERE email = 'bea@example.com'",
+    );
+    let plans = guidepost::billing::Plans {
+        currency: "eur".to_owned(),
+        monthly: 900,
+        yearly: 9000,
+        product: "prod_1".to_owned(),
+        monthly_price: "price_1".to_owned(),
+        yearly_price: "price_2".to_owned(),
+    };
+    let account_url = format!("{}/account#membership", app.origin);
+    let queued = guidepost::jobs::queue_trial_reminders(
+        &mut database(&app),
+        "Guidepost",
+        &account_url,
+        Some(&plans),
+    )
+    .unwrap();
+    assert_eq!(queued, 1, "Bea chose a plan: no reminder");
+    let reminder = crate::browser::saved_mail(&app, "ana@example.com", "trial ends on").await;
+    assert!(
+        reminder.contains("9.00 € a month or 90.00 € a year"),
+        "{reminder}"
+    );
+    assert!(reminder.contains("/account#membership"));
+}
