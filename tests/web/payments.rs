@@ -867,3 +867,52 @@ async fn a_deletion_refused_for_an_author_leaves_the_membership_running() {
             .any(|r| r.starts_with("DELETE"))
     );
 }
+
+#[actix_web::test]
+async fn a_made_up_plan_or_a_forged_form_changes_nothing_and_says_why() {
+    let paid = spawn_paid_app().await;
+    let ada = paid.member("ada@example.com").await;
+    let account = ada.visit("/account").await;
+    let token = account
+        .attr(
+            "form[action='/account/subscribe'] input[name='csrf_token']",
+            "value",
+        )
+        .unwrap();
+    let weekly = ada
+        .post(
+            "/account/subscribe",
+            &[("csrf_token", &token), ("plan", "weekly")],
+        )
+        .await;
+    assert_eq!(weekly.status, StatusCode::SEE_OTHER);
+    let back = ada.follow_redirects(weekly).await;
+    assert!(
+        back.text(".flash")
+            .contains("Choose the monthly or the yearly plan")
+    );
+    let forged = ada
+        .post(
+            "/account/subscribe",
+            &[("csrf_token", "forged"), ("plan", "monthly")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let anonymous = Browser::new(&paid.app)
+        .post("/account/subscribe", &[("plan", "monthly")])
+        .await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert!(anonymous.header("location").unwrap().starts_with("/login"));
+    let stranger = Browser::new(&paid.app);
+    for page in [
+        stranger.post("/account/billing", &[]).await,
+        stranger
+            .get("/account/subscribed?session_id=cs_test_1")
+            .await,
+    ] {
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.path);
+        assert!(page.header("location").unwrap().starts_with("/login"));
+    }
+    assert!(paid.standin.ids("cs").is_empty(), "no checkout was opened");
+    assert!(paid.standin.ids("cus").is_empty(), "no customer was made");
+}
