@@ -7,4 +7,5 @@ ALTER TABLE users DROP COLUMN complimentary_since;
 ALTER TABLE users DROP COLUMN paid_grace_ends_at;
 ALTER TABLE users DROP COLUMN paid_until;
 ALTER TABLE users DROP COLUMN paid_status;
+ALTER TABLE users DROP COLUMN stripe_open_checkout;
 ALTER TABLE users DROP COLUMN stripe_customer_id;

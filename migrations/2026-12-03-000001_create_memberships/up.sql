@@ -5,6 +5,9 @@
 -- check on every request reads the member's row only), and an admin's complimentary grant
 -- (forever when it has no end).
 ALTER TABLE users ADD COLUMN stripe_customer_id TEXT;
+-- The member's checkout still open at Stripe, if any: opening another expires it first, so a
+-- member never has two checkouts to pay.
+ALTER TABLE users ADD COLUMN stripe_open_checkout TEXT;
 ALTER TABLE users ADD COLUMN paid_status TEXT;
 -- A paid membership reads until the end of the period paid for (with a little slack for the
 -- renewal's news to arrive), so a membership whose end Stripe never reported still ends.

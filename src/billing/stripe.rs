@@ -201,6 +201,14 @@ impl Stripe {
         Ok(CheckoutSession::read(&session))
     }
 
+    /// Ends a checkout that was not paid, so it can never be.
+    pub async fn expire_checkout_session(&self, id: &str) -> Result<(), StripeError> {
+        let key = crate::auth::random_hex(16);
+        self.post(&format!("/v1/checkout/sessions/{id}/expire"), &[], &key)
+            .await
+            .map(drop)
+    }
+
     pub async fn subscription(&self, id: &str) -> Result<Subscription, StripeError> {
         let subscription = self.get(&format!("/v1/subscriptions/{id}")).await?;
         Subscription::read(&subscription).ok_or_else(|| StripeError::Unreachable {

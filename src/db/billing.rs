@@ -106,6 +106,44 @@ pub fn keep_customer(
     })
 }
 
+/// The member's checkout still open at Stripe, if one was opened and not completed.
+pub fn open_checkout(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Option<String>> {
+    users::table
+        .find(user_id)
+        .select(users::stripe_open_checkout)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+/// Keeps `session` as the member's open checkout (`None`: they have none).
+pub fn set_open_checkout(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    session: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::stripe_open_checkout.eq(session))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Forgets the member's open checkout when it is `session` (it was completed).
+pub fn checkout_completed(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    session: &str,
+) -> QueryResult<()> {
+    diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::stripe_open_checkout.eq(session)),
+    )
+    .set(users::stripe_open_checkout.eq(None::<String>))
+    .execute(conn)
+    .map(drop)
+}
+
 /// The member a Stripe customer belongs to.
 pub fn member_of_customer(conn: &mut SqliteConnection, customer: &str) -> QueryResult<Option<i32>> {
     users::table

@@ -251,6 +251,7 @@ diesel::table! {
         updated_at -> Timestamp,
         trial_reminder_sent_at -> Nullable<Timestamp>,
         stripe_customer_id -> Nullable<Text>,
+        stripe_open_checkout -> Nullable<Text>,
         paid_status -> Nullable<Text>,
         paid_until -> Nullable<Timestamp>,
         paid_grace_ends_at -> Nullable<Timestamp>,

@@ -154,10 +154,11 @@ pub async fn subscribe(
         return Ok(see_other("/account#membership"));
     }
     let id = member.id;
-    let (current, customer) = db::run(&state.pool, move |conn| {
+    let (current, customer, open) = db::run(&state.pool, move |conn| {
         Ok((
             billing_db::current(conn, id)?,
             billing_db::customer_of(conn, id)?,
+            billing_db::open_checkout(conn, id)?,
         ))
     })
     .await?;
@@ -166,6 +167,25 @@ pub async fn subscribe(
         return Ok(see_other("/account#membership"));
     }
     flood_check(&state.auth.floods.checkout, &format!("member {id}"))?;
+    // One checkout at a time: one paid and not yet confirmed stops another, and one still open
+    // (another tab, an earlier visit) is ended first, so the member can never pay twice.
+    if let Some(open) = open.filter(|open| is_stripe_id(open)) {
+        match stripe.checkout_session(&open).await {
+            Ok(session) if session.status == "complete" => {
+                visitor.flash(
+                    "Your payment went through: Stripe is confirming your membership with us, \
+                     usually within a minute.",
+                );
+                return Ok(see_other("/account#membership"));
+            }
+            Ok(session) if session.status == "open" => {
+                stripe.expire_checkout_session(&open).await?;
+            }
+            Ok(_) => {}
+            Err(error) if error.is_missing() => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
     let customer = match customer {
         Some(customer) => customer,
         None => {
@@ -198,6 +218,11 @@ pub async fn subscribe(
             trial_end,
         })
         .await?;
+    let opened = session.id.clone();
+    db::run(&state.pool, move |conn| {
+        Ok(billing_db::set_open_checkout(conn, id, Some(&opened))?)
+    })
+    .await?;
     to_stripe(stripe, session.url.as_deref())
 }
 

@@ -193,6 +193,9 @@ impl Event {
                 grace_days,
             )?;
         }
+        if let Some(checkout) = &self.checkout {
+            billing_db::checkout_completed(conn, member.id, &checkout.id)?;
+        }
         let mut queued = false;
         match (self.kind.as_str(), &self.invoice) {
             ("invoice.paid", Some(invoice)) => {

@@ -53,6 +53,7 @@ OPERATIONS = [
     ("DELETE", "/v1/subscriptions/{subscription_exposed_id}"),
     ("POST", "/v1/billing_portal/sessions"),
     ("DELETE", "/v1/customers/{customer}"),
+    ("POST", "/v1/checkout/sessions/{session}/expire"),
 ]
 
 FORM = "application/x-www-form-urlencoded"

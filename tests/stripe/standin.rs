@@ -533,6 +533,22 @@ async fn answer(
                 .unwrap_or(json!({}));
             Ok(public(&standin.store(session)))
         }
+        ("POST", ["v1", "checkout", "sessions", id, "expire"]) => {
+            let session = standin.object(id);
+            if session.is_null() {
+                return Err(missing(id));
+            }
+            if session["status"] != "open" {
+                return Err(error(
+                    400,
+                    "checkout_session_not_open",
+                    "Only open sessions can be expired.",
+                ));
+            }
+            Ok(public(
+                &standin.update(id, |s| s["status"] = json!("expired")),
+            ))
+        }
         ("GET", ["v1", "checkout", "sessions", id]) => match standin.object(id) {
             Value::Null => Err(missing(id)),
             session => Ok(public(&session)),

@@ -916,3 +916,43 @@ async fn a_made_up_plan_or_a_forged_form_changes_nothing_and_says_why() {
     assert!(paid.standin.ids("cs").is_empty(), "no checkout was opened");
     assert!(paid.standin.ids("cus").is_empty(), "no customer was made");
 }
+
+#[actix_web::test]
+async fn a_member_never_has_two_checkouts_to_pay() {
+    let paid = spawn_paid_app().await;
+    let ada = paid.member("ada@example.com").await;
+    // Two tabs: the second checkout ends the first, which can no longer be paid.
+    let account = ada.visit("/account").await;
+    let first = paid.subscribe(&ada, &account, "monthly").await;
+    let second = paid.subscribe(&ada, &account, "yearly").await;
+    assert_eq!(paid.standin.object(&first)["status"], "expired");
+    let client = awc::Client::builder().disable_redirects().finish();
+    let stale = client
+        .post(format!("{}/checkout/{first}/pay", paid.standin.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::NOT_FOUND);
+
+    // Paid, with Stripe's news still on its way: another plan is refused until it arrives.
+    paid.standin.hold();
+    paid.pay(&ada, &second).await;
+    let again = ada
+        .post(
+            "/account/subscribe",
+            &[
+                (
+                    "csrf_token",
+                    &account.attr("input[name='csrf_token']", "value").unwrap(),
+                ),
+                ("plan", "monthly"),
+            ],
+        )
+        .await;
+    let back = ada.follow_redirects(again).await;
+    assert!(back.text(".flash").contains("Your payment went through"));
+    assert_eq!(paid.standin.ids("cs").len(), 2, "no third checkout");
+    paid.standin.release(&[0, 1, 2]).await;
+    assert_membership(&ada, "90.00 € a year").await;
+    paid.assert_all_delivered();
+}
