@@ -6,6 +6,7 @@
 //! Checkout and manage their card in Stripe's customer portal.
 
 pub mod money;
+pub mod objects;
 pub mod setup;
 pub mod signature;
 pub mod stripe;

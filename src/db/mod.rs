@@ -18,6 +18,7 @@ pub mod outbox;
 #[cfg(test)]
 mod query_plans;
 pub mod redirects;
+pub mod revenue;
 pub mod schema;
 pub mod search;
 pub mod sessions;

@@ -45,7 +45,7 @@ pub struct AccountPage {
     pub verified: bool,
     pub trial: String,
     pub devices: Vec<DeviceView>,
-    pub membership: super::billing::MembershipView,
+    pub membership: super::membership::MembershipView,
     /// What the forms show, kept when one comes back with a problem.
     pub name_value: String,
     pub new_email_value: String,
@@ -96,7 +96,7 @@ pub async fn account_page(
     let id = member.id;
     let devices = db::run(&state.pool, move |conn| Ok(Device::for_user(conn, id)?)).await?;
     let current = visitor.session_id();
-    let membership = super::billing::membership(state, &settings, member).await?;
+    let membership = super::membership::membership(state, &settings, member).await?;
     Ok(AccountPage {
         membership,
         layout: Layout::new(

@@ -11,6 +11,7 @@ pub mod feeds;
 pub mod forms;
 pub mod health;
 pub mod home;
+pub mod membership;
 pub mod pages;
 pub mod search;
 pub mod stripe_webhook;

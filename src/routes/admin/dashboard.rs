@@ -217,8 +217,8 @@ pub async fn show(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
                 MemberStats::signups_per_day(conn, since)?,
                 views::per_day(conn, since)?,
                 views::most_read(conn, since, 10)?,
-                crate::db::billing::revenue(conn)?,
-                crate::db::billing::weekly(conn, WEEKS)?,
+                crate::db::revenue::revenue(conn)?,
+                crate::db::revenue::weekly(conn, WEEKS)?,
             ))
         })
         .await?;

@@ -156,7 +156,7 @@ async fn member_page(
     })
     .await?;
     let now = db::now();
-    let membership = subscription.map(|s| crate::routes::billing::describe(&s, &member));
+    let membership = subscription.map(|s| crate::routes::membership::describe(&s, &member));
     let complimentary = match member.access(now) {
         crate::db::users::Access::Complimentary(Some(until)) => {
             Some(format!("Complimentary access until {}.", date_label(until)))
