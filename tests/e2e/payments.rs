@@ -1,11 +1,27 @@
 //! Paying for a membership in a real browser: from the welcome page's plans to the stand-in's
 //! hosted checkout (which the page's Content-Security-Policy must let the form lead to), back to
-//! the return page and the account; a declined card; the customer portal's cancelling.
+//! the return page and the account; a declined card; renewals paid and declined, the membership
+//! ending and a new one paid at once from the closed guide; the customer portal's cancelling.
 
 use crate::browser::{DESKTOP, Journey, PHONE, Viewport};
 use crate::stripe::standin::StandIn;
 
 const PASSWORD: &str = "a long and private phrase";
+const ARTICLE: &str = "/articles/your-first-back-end-portfolio-project-step-by-step";
+
+/// Ends the member's free trial in the journey's database, as its days running out would, and
+/// waits for the server to notice the change (it looks twice a second).
+fn end_trial(j: &Journey) {
+    use diesel::Connection as _;
+    let database = j.data_dir().join("guidepost.db");
+    let mut conn = diesel::SqliteConnection::establish(database.to_str().unwrap()).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut conn,
+        "PRAGMA busy_timeout = 5000; UPDATE users SET trial_ends_at = '2020-01-01 00:00:00'",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+}
 
 async fn sign_up(j: &mut Journey, email: &str) {
     j.open("/signup").await;
@@ -75,7 +91,47 @@ async fn paying_journey(viewport: Viewport) {
     );
     j.shot("account-membership").await;
 
+    // The trial ends and the card is charged; a renewal is declined: past due, a mail, and the
+    // guide still reads in full during the grace period.
+    let sub = stripe.ids("sub")[0].clone();
+    stripe.renew(&sub, true).await;
+    j.open("/account").await;
+    assert!(j.text("#membership").await.contains("next payment"));
+    stripe.renew(&sub, false).await;
+    j.open("/account").await;
+    assert!(
+        j.text("#membership")
+            .await
+            .contains("payment failed — update your card")
+    );
+    j.shot("payment-failed").await;
+    let mail = j.mail_link("ana@example.com", "/account");
+    assert!(mail.starts_with("/account"), "{mail}");
+    j.open(ARTICLE).await;
+    assert_eq!(
+        j.count(".gate").await,
+        0,
+        "read in full during the grace period"
+    );
+
+    // Stripe gives up and the free trial is long over: the guide closes and offers the plans;
+    // subscribing from there pays at once.
+    stripe.cancel(&sub).await;
+    end_trial(&j);
+    j.open(ARTICLE).await;
+    assert_eq!(j.count(".gate").await, 1);
+    assert!(j.text(".gate").await.contains("Your membership has ended"));
+    j.shot("membership-ended").await;
+    j.press(".gate form[action='/account/subscribe'] button[type=submit]")
+        .await;
+    assert_eq!(j.count("#trial").await, 0, "no trial left: paid at once");
+    j.press("#pay").await;
+    assert_eq!(j.text("h1").await, "Welcome aboard");
+    j.open(ARTICLE).await;
+    assert_eq!(j.count(".gate").await, 0);
+
     // Manage billing: the portal, cancelling at the period's end, and back.
+    j.open("/account").await;
     j.press("form[action='/account/billing'] button[type=submit]")
         .await;
     assert!(
