@@ -159,3 +159,77 @@ async fn a_member_pays_for_a_membership_and_cancels_it_on_a_phone() {
 async fn a_member_pays_for_a_membership_and_cancels_it_on_a_desktop() {
     paying_journey(DESKTOP).await;
 }
+
+/// An admin gives a member whose trial ended complimentary access until a date (after a date
+/// that is not one), and the member reads the closed guide again.
+async fn complimentary_journey(viewport: Viewport) {
+    const ADMIN: (&str, &str, &str, &str) = (
+        "admin@example.com",
+        "Ada Admin",
+        "admin",
+        "an admin passphrase",
+    );
+    let mut j = Journey::start_with_staff("complimentary", viewport, &[ADMIN]).await;
+    sign_up(&mut j, "ana@example.com").await;
+    end_trial(&j);
+    j.open(ARTICLE).await;
+    assert_eq!(j.count(".gate").await, 1);
+    j.press(".header-actions form[action='/logout'] button")
+        .await;
+
+    j.open("/login").await;
+    j.fill("#login-email", ADMIN.0).await;
+    j.fill("#login-password", ADMIN.3).await;
+    j.press("form[action='/login'] button[type=submit]").await;
+    j.open("/admin/members").await;
+    j.click("table a[href^='/admin/members/']:not([href='/admin/members/1'])")
+        .await;
+    j.fill("#member-until", "next month").await;
+    j.press("form[action$='/complimentary'] button[value='give']")
+        .await;
+    assert!(
+        j.text("#member-until-error")
+            .await
+            .contains("Enter a date such as")
+    );
+    j.shot("grant-with-a-mistake").await;
+    let until = (time::OffsetDateTime::now_utc() + time::Duration::days(30))
+        .date()
+        .to_string();
+    j.fill("#member-until", &until).await;
+    j.press("form[action$='/complimentary'] button[value='give']")
+        .await;
+    assert!(
+        j.text("#grant-title + p")
+            .await
+            .contains("Complimentary access until")
+    );
+    j.shot("grant-given").await;
+    j.press(".header-actions form[action='/logout'] button")
+        .await;
+
+    j.open("/login").await;
+    j.fill("#login-email", "ana@example.com").await;
+    j.fill("#login-password", PASSWORD).await;
+    j.press("form[action='/login'] button[type=submit]").await;
+    j.open(ARTICLE).await;
+    assert_eq!(
+        j.count(".gate").await,
+        0,
+        "complimentary access reads in full"
+    );
+    j.open("/account").await;
+    assert!(j.text(".facts").await.contains("complimentary access"));
+    j.shot("member-with-a-grant").await;
+    j.finish().await;
+}
+
+#[tokio::test]
+async fn an_admin_gives_complimentary_access_until_a_date_on_a_phone() {
+    complimentary_journey(PHONE).await;
+}
+
+#[tokio::test]
+async fn an_admin_gives_complimentary_access_until_a_date_on_a_desktop() {
+    complimentary_journey(DESKTOP).await;
+}
