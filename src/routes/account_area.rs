@@ -137,7 +137,7 @@ pub async fn show(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
 }
 
 /// Reads a POST from the account page: the member and the fields, once the CSRF token checked out.
-fn posted(visitor: &Visitor, body: &[u8]) -> Result<(Member, Fields), AppError> {
+pub fn posted(visitor: &Visitor, body: &[u8]) -> Result<(Member, Fields), AppError> {
     let member = visitor.require_member()?.clone();
     let fields = Fields::parse(body);
     visitor.check_csrf(fields.get(csrf::FIELD))?;

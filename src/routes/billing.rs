@@ -7,9 +7,10 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::account::{flood_check, settings};
+use super::account_area::posted;
 use super::email_links::MessagePage;
-use super::forms::{Fields, render_private, see_other};
-use crate::auth::{Visitor, csrf};
+use super::forms::{render_private, see_other};
+use crate::auth::Visitor;
 use crate::billing::stripe::{NewCheckout, Stripe, is_stripe_id};
 use crate::billing::{MIN_TRIAL_LEFT, Plan, Plans};
 use crate::db::billing::{self as billing_db, SubscriptionRow, to_unix};
@@ -24,6 +25,12 @@ pub fn offered<'a>(state: &'a AppState, settings: &SiteSettings) -> Option<(&'a 
     Some((state.billing.as_ref()?, settings.plans.clone()?))
 }
 
+/// Stripe and the plans, or a 404: these addresses do not exist on a site without payments.
+async fn payments(state: &AppState) -> Result<(&Stripe, Plans), AppError> {
+    let settings = settings(state).await?;
+    offered(state, &settings).ok_or(AppError::NotFound)
+}
+
 /// `POST /account/subscribe`: `plan` is monthly or yearly. Makes the member's Stripe customer
 /// (once) and a Checkout for the plan, and sends the browser there. With 48 hours or more of the
 /// free trial left, the subscription's own trial ends when the free trial would have: the card is
@@ -33,13 +40,8 @@ pub async fn subscribe(
     visitor: Visitor,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let member = visitor.require_member()?.clone();
-    let fields = Fields::parse(&body);
-    visitor.check_csrf(fields.get(csrf::FIELD))?;
-    let settings = settings(&state).await?;
-    let Some((stripe, plans)) = offered(&state, &settings) else {
-        return Err(AppError::NotFound);
-    };
+    let (member, fields) = posted(&visitor, &body)?;
+    let (stripe, plans) = payments(&state).await?;
     let Some(plan) = Plan::parse(fields.get("plan")) else {
         visitor.flash("Choose the monthly or the yearly plan.");
         return Ok(see_other("/account#membership"));
@@ -163,10 +165,7 @@ pub async fn subscribed(
     visitor: Visitor,
 ) -> Result<HttpResponse, AppError> {
     let member = visitor.require_member()?.clone();
-    let settings = settings(&state).await?;
-    let Some((stripe, _)) = offered(&state, &settings) else {
-        return Err(AppError::NotFound);
-    };
+    let (stripe, _) = payments(&state).await?;
     let session_id = super::query_param(&req, "session_id").unwrap_or_default();
     if !is_stripe_id(&session_id) {
         return Err(AppError::NotFound);
@@ -236,13 +235,8 @@ pub async fn portal(
     visitor: Visitor,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let member = visitor.require_member()?.clone();
-    let fields = Fields::parse(&body);
-    visitor.check_csrf(fields.get(csrf::FIELD))?;
-    let settings = settings(&state).await?;
-    let Some((stripe, _)) = offered(&state, &settings) else {
-        return Err(AppError::NotFound);
-    };
+    let (member, _) = posted(&visitor, &body)?;
+    let (stripe, _) = payments(&state).await?;
     let id = member.id;
     let Some(customer) = db::run(&state.pool, move |conn| {
         Ok(billing_db::customer_of(conn, id)?)
