@@ -32,10 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }),
         Command::Migrate => {
             db::open(&settings.database, 1)?;
-            println!(
-                "The database at {} is up to date.",
-                settings.database.display()
-            );
+            println!("The database at {} is up to date.", settings.database);
             Ok(())
         }
         Command::Import { dir } => {
@@ -61,8 +58,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Backup { file } => {
+            let database = sqlite_only(&settings.database, "backup")?;
             let mut last = std::time::Instant::now();
-            let report = crate::backup::backup(&settings.database, &file, |done, total| {
+            let report = crate::backup::backup(database, &file, |done, total| {
                 if last.elapsed() >= std::time::Duration::from_secs(1) {
                     last = std::time::Instant::now();
                     eprintln!("  {} of {} copied", megabytes(done), megabytes(total));
@@ -77,12 +75,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Restore { file } => {
-            let kept = crate::backup::restore(&settings.database, &file)?;
-            println!(
-                "Restored {} to {}.",
-                file.display(),
-                settings.database.display()
-            );
+            let database = sqlite_only(&settings.database, "restore")?;
+            let kept = crate::backup::restore(database, &file)?;
+            println!("Restored {} to {}.", file.display(), database.display());
             if let Some(kept) = kept {
                 println!("The database it replaced was kept as {}.", kept.display());
             }
@@ -156,7 +151,7 @@ fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
                 &settings.database,
             )?;
             let account_key = crate::limits::account_key(&secrets, email.as_str());
-            conn.immediate_transaction(|conn| {
+            crate::db::write_transaction(&mut conn, |conn| {
                 Member::set_password_hash(conn, member.id, &crate::db::users::PasswordHash(hash))?;
                 crate::db::sessions::SessionRow::delete_all_for(conn, member.id)?;
                 crate::db::tokens::EmailToken::forget_unused(conn, member.id)?;
@@ -187,7 +182,7 @@ fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
                 .into_iter()
                 .find(|r| *r == role)
                 .with_context(|| format!("{role:?} is not a role: use member, editor or admin"))?;
-            conn.immediate_transaction(|conn| -> anyhow::Result<()> {
+            crate::db::write_transaction(&mut conn, |conn| -> anyhow::Result<()> {
                 let member = Member::find_by_email(conn, &email)?
                     .with_context(|| format!("no account uses {email}"))?;
                 if member.role == crate::db::users::ADMIN
@@ -229,7 +224,7 @@ fn create_admin(settings: &Settings, email: &str, name: &str) -> anyhow::Result<
         .context("cannot hash the password")?;
     let pool = db::open(&settings.database, 1)?;
     let mut conn = pool.get().context("cannot connect to the database")?;
-    let admin = conn.immediate_transaction(|conn| {
+    let admin = crate::db::write_transaction(&mut conn, |conn| {
         let admin = Member::make_admin(conn, &email, &name, &crate::db::users::PasswordHash(hash))?;
         let actor = crate::db::audit::Actor {
             id: admin.id,
@@ -308,4 +303,17 @@ impl ShutdownSignal {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// The SQLite file of a command that works on one; PostgreSQL has its own tools for it.
+fn sqlite_only<'a>(
+    database: &'a db::Database,
+    command: &str,
+) -> anyhow::Result<&'a std::path::Path> {
+    database.sqlite_path().ok_or_else(|| {
+        anyhow::anyhow!(
+            "`guidepost {command}` copies a SQLite file; a PostgreSQL database is backed up and \
+             restored with PostgreSQL's own pg_dump and pg_restore (see the README)"
+        )
+    })
 }

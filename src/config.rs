@@ -22,14 +22,16 @@ pub struct Cli {
     )]
     pub bind: String,
 
-    /// SQLite database file; its folder is created when missing.
+    /// SQLite database file (its folder is created when missing), or a postgres:// URL of a
+    /// PostgreSQL database that several instances may share (then GUIDEPOST_SECRET_KEY is needed).
     #[arg(
         long,
         env = "GUIDEPOST_DATABASE",
         default_value = "data/guidepost.db",
-        global = true
+        global = true,
+        hide_env_values = true
     )]
-    pub database: PathBuf,
+    pub database: crate::db::Database,
 
     /// Public origin of the site (for canonical links, feeds and the sitemap), e.g.
     /// https://articles.example.com. Defaults to http:// and the --bind address.
@@ -77,6 +79,11 @@ pub struct Cli {
     #[arg(long, env = "GUIDEPOST_SMTP_URL", hide_env_values = true, global = true,
           value_parser = secret)]
     pub smtp_url: Option<Secret>,
+
+    /// Where mail is saved as files when no SMTP URL is set [default: the `mail` folder beside the
+    /// SQLite database, or in the working directory with PostgreSQL].
+    #[arg(long, env = "GUIDEPOST_MAIL_FOLDER", global = true)]
+    pub mail_folder: Option<PathBuf>,
 
     /// The sender of the site's mail, e.g. "Guidepost <hello@example.com>" [default: Guidepost
     /// at no-reply@ the site's host].
@@ -250,7 +257,7 @@ impl std::fmt::Debug for Secret {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub bind: SocketAddr,
-    pub database: PathBuf,
+    pub database: crate::db::Database,
     /// The public origin; `None` derives it from the address actually bound.
     pub base_url: Option<BaseUrl>,
     pub workers: usize,
@@ -265,6 +272,8 @@ pub struct Settings {
     /// SMTP server for outgoing mail; `None` saves mail in the `mail` folder beside the database.
     pub smtp_url: Option<Secret>,
     pub mail_from: Option<String>,
+    /// Where mail is saved without SMTP; `None` for the default of [`crate::mail::mail_folder`].
+    pub mail_folder: Option<PathBuf>,
     /// Count article views per day for the dashboard.
     pub count_views: bool,
     /// Proxies whose forwarding headers name the client (see [`crate::client`]).
@@ -275,6 +284,10 @@ pub struct Settings {
     pub client_timeout: std::time::Duration,
     /// Stripe, when paid memberships are on.
     pub stripe: Option<crate::billing::StripeSettings>,
+    /// Whether caches follow changes made by other processes and instances (see
+    /// [`crate::db::changes`]). Always on but in the test that shows what it is for.
+    #[doc(hidden)]
+    pub change_feed: bool,
 }
 
 impl Settings {
@@ -329,11 +342,13 @@ impl Settings {
             secret_key: cli.secret_key.clone(),
             smtp_url: cli.smtp_url.clone(),
             mail_from: cli.mail_from.clone(),
+            mail_folder: cli.mail_folder.clone(),
             count_views: !cli.no_view_counts,
             trusted_proxies,
             metrics_bind,
             client_timeout: std::time::Duration::from_secs(u64::from(cli.client_timeout)),
             stripe: stripe_settings(cli)?,
+            change_feed: true,
         })
     }
 }

@@ -29,7 +29,7 @@ pub const REMINDER_DAYS: i64 = 3;
 /// With `plans` (payments on), the reminder offers them; a member who already chose one, or has
 /// complimentary access, gets no reminder.
 pub fn queue_trial_reminders(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConn,
     site_name: &str,
     account_url: &str,
     plans: Option<&crate::billing::Plans>,
@@ -39,7 +39,7 @@ pub fn queue_trial_reminders(
     let mut queued = 0;
     for member in &due {
         let on_trial = matches!(member.access(now), crate::db::users::Access::Trial(_));
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             if on_trial {
                 messages::trial_reminder(site_name, member, account_url, plans).queue(conn)?;
             }
@@ -153,7 +153,7 @@ impl Jobs {
         }
         db::run(&self.pool, move |conn| {
             let day = db::now().date();
-            conn.immediate_transaction(|conn| {
+            crate::db::write_transaction(conn, |conn| {
                 for (slug, n) in &counts {
                     crate::db::views::add(conn, slug, day, i64::try_from(*n).unwrap_or(i64::MAX))?;
                 }

@@ -18,10 +18,8 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use crate::etag::etag_matches;
 use actix_web::body::{BoxBody, MessageBody};
@@ -31,7 +29,6 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{Error, HttpResponse, web};
-use diesel::prelude::*;
 
 /// Shared by every worker: the current generation, the memory budget and the renders under way.
 #[derive(Debug)]
@@ -112,64 +109,6 @@ impl PageCache {
             done: Some(done),
         })
     }
-
-    /// Watches the database for changes to what pages show, made by this process or another (such
-    /// as `guidepost import`): it polls the `content_version` that triggers raise with every such
-    /// change, on a read-only connection of its own, and invalidates the cache when it moves.
-    /// Writes that change no page (sessions, sign-ups, the mail queue) leave the cache alone. The
-    /// thread ends once the cache is dropped with the server that used it.
-    pub fn watch_database(self: &Arc<Self>, database: &Path, every: Duration) {
-        let cache = Arc::downgrade(self);
-        let url = crate::db::read_only_url(database);
-        // The first reading is taken now, so a change made right after start-up is not missed.
-        let mut conn = SqliteConnection::establish(&url).ok();
-        let mut last = conn.as_mut().and_then(|c| content_version(c).ok());
-        let spawned = std::thread::Builder::new()
-            .name("page-cache-watch".to_owned())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(every);
-                    let Some(cache) = cache.upgrade() else { return };
-                    if conn.is_none() {
-                        conn = SqliteConnection::establish(&url)
-                            .map_err(|error| {
-                                tracing::warn!("page cache cannot watch the database: {error}")
-                            })
-                            .ok();
-                        // The cache was cleared when the connection failed; start afresh.
-                        last = None;
-                    }
-                    let Some(connection) = conn.as_mut() else {
-                        continue;
-                    };
-                    match content_version(connection) {
-                        Ok(version) => {
-                            if last.is_some_and(|seen| seen != version) {
-                                tracing::debug!("the content changed; page cache cleared");
-                                cache.invalidate();
-                            }
-                            last = Some(version);
-                        }
-                        Err(error) => {
-                            tracing::warn!("page cache cannot read the database version: {error}");
-                            conn = None;
-                            // Changes may be missed while reconnecting: start afresh.
-                            cache.invalidate();
-                        }
-                    }
-                }
-            });
-        if let Err(error) = spawned {
-            tracing::error!("cannot start the page cache watcher: {error}");
-        }
-    }
-}
-
-fn content_version(conn: &mut SqliteConnection) -> QueryResult<i64> {
-    crate::db::schema::content_version::table
-        .find(1)
-        .select(crate::db::schema::content_version::version)
-        .first(conn)
 }
 
 /// One cached response.
@@ -363,7 +302,12 @@ fn session_key(auth: &crate::auth::Auth, name: &str, value: &str) -> Option<Stri
 }
 
 /// True when the cookie names a session that has not ended; in doubt (the database busy), true.
-fn is_live(auth: &crate::auth::Auth, database: &Path, name: &str, value: &str) -> bool {
+fn is_live(
+    auth: &crate::auth::Auth,
+    database: &crate::db::Database,
+    name: &str,
+    value: &str,
+) -> bool {
     let Some(key) = session_key(auth, name, value) else {
         return false;
     };

@@ -21,16 +21,13 @@ use crate::{compression, content, db, routes, telemetry};
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// How often the page cache checks the database for changes made elsewhere.
-const PAGE_CACHE_WATCH: std::time::Duration = std::time::Duration::from_millis(500);
-
 /// Threads each worker may use for blocking work (database queries, compressing large bodies).
 const BLOCKING_THREADS_PER_WORKER: usize = 4;
 
 /// A built, bound application, ready to run.
 pub struct Application {
     /// Held while the server runs, so a restore cannot replace the database under it.
-    _lock: crate::backup::ServerLock,
+    _lock: Option<crate::backup::ServerLock>,
     address: SocketAddr,
     base_url: BaseUrl,
     page_cache: Arc<PageCache>,
@@ -47,14 +44,23 @@ impl Application {
             .clamp(4, 32);
         let database = settings.database.clone();
         let demo_content = settings.demo_content;
-        if let Some(folder) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).with_context(|| {
-                format!("cannot create the database folder {}", folder.display())
-            })?;
+        if settings.secret_key.is_none() && database.kind() == db::Kind::Postgres {
+            // Said before connecting: the instance could not serve anyone without it.
+            crate::auth::Secrets::load(None, &database)?;
         }
-        let lock = crate::backup::ServerLock::shared(&database)?;
+        let lock = match database.sqlite_path() {
+            Some(path) => {
+                if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(folder).with_context(|| {
+                        format!("cannot create the database folder {}", folder.display())
+                    })?;
+                }
+                Some(crate::backup::ServerLock::shared(path)?)
+            }
+            None => None,
+        };
         let pool = web::block(move || -> anyhow::Result<db::DbPool> {
-            let pool = db::open(&database, pool_size)?;
+            let pool = db::open(database, pool_size)?;
             if demo_content {
                 let mut conn = pool.get().context("cannot connect to the database")?;
                 if db::articles::count_all(&mut conn)? == 0 {
@@ -107,11 +113,15 @@ impl Application {
             settings.mail_from.as_deref(),
             &base_url,
             &crate::db::settings::SiteSettings::default().site_title,
-            &settings.database,
+            &crate::mail::mail_folder(&settings),
         )?;
         let page_cache = PageCache::new(settings.page_cache_bytes, settings.workers);
-        page_cache.watch_database(&settings.database, PAGE_CACHE_WATCH);
-        crate::db::writes::watch(&settings.database, pool.writes());
+        if settings.change_feed {
+            let watched = Arc::downgrade(&page_cache);
+            let content_changed =
+                Box::new(move || watched.upgrade().map(|cache| cache.invalidate()).is_some());
+            crate::db::changes::watch(&settings.database, pool.writes(), content_changed);
+        }
         let writes = Arc::clone(pool.writes());
         let page_cache_handle = Arc::clone(&page_cache);
         let page_cache = web::Data::new(page_cache);
@@ -170,7 +180,7 @@ impl Application {
             auth,
             mail: mail_wake,
             pages: Arc::clone(&page_cache_handle),
-            mail_folder: crate::mail::mail_folder(&settings.database),
+            mail_folder: crate::mail::mail_folder(&settings),
             database: settings.database.clone(),
             billing: billing.clone(),
         });

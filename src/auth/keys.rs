@@ -49,10 +49,20 @@ impl Secrets {
 
     /// The secret from `configured`, else from the key file beside `database`, created when
     /// missing.
-    pub fn load(configured: Option<&str>, database: &Path) -> anyhow::Result<Self> {
-        match configured {
-            Some(secret) => Self::from_secret(secret),
-            None => Self::from_secret(&key_file(&key_file_path(database))?),
+    /// The configured secret, or else the key file beside a SQLite database. Instances sharing a
+    /// PostgreSQL database must share the key (a session made by one is read by the others), and a
+    /// file of one machine's cannot be shared: there the secret must be configured.
+    pub fn load(configured: Option<&str>, database: &crate::db::Database) -> anyhow::Result<Self> {
+        match (configured, database) {
+            (Some(secret), _) => Self::from_secret(secret),
+            (None, crate::db::Database::Sqlite(path)) => {
+                Self::from_secret(&key_file(&key_file_path(path))?)
+            }
+            (None, crate::db::Database::Postgres(_)) => anyhow::bail!(
+                "GUIDEPOST_SECRET_KEY must be set when the database is PostgreSQL: every instance \
+                 of the site needs the same key to read the others' sessions and links (make one \
+                 with `openssl rand -hex 32` and give it to every instance)"
+            ),
         }
     }
 
@@ -137,8 +147,8 @@ mod tests {
     fn the_key_file_is_made_once_private_and_reused() {
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("site.db");
-        let first = Secrets::load(None, &database).unwrap();
-        let second = Secrets::load(None, &database).unwrap();
+        let first = Secrets::load(None, &database.clone().into()).unwrap();
+        let second = Secrets::load(None, &database.clone().into()).unwrap();
         assert_eq!(first.sign(&["x"]), second.sign(&["x"]));
         #[cfg(unix)]
         {

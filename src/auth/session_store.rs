@@ -13,12 +13,13 @@
 //! its next once-a-minute write is due, so a member's following requests cost no read at all.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration as CookieDuration;
-use diesel::{Connection, QueryResult, SqliteConnection};
+use diesel::{Connection, QueryResult};
+
+use crate::db::DbConn;
 
 use crate::db::cache::ContentCache;
 use crate::db::sessions::{Lifetimes, SessionRow};
@@ -51,14 +52,14 @@ pub struct DbSessionStore {
     pool: DbPool,
     cache: Arc<ContentCache>,
     /// The database file, for the worker's own read connection (see `db::worker`).
-    database: PathBuf,
+    database: crate::db::Database,
     recent: Recent,
 }
 
 impl DbSessionStore {
     /// The store; sessions it loaded are kept until the next write counted in `pool`'s
     /// [`crate::db::writes::Writes`].
-    pub fn new(pool: DbPool, cache: Arc<ContentCache>, database: PathBuf) -> Self {
+    pub fn new(pool: DbPool, cache: Arc<ContentCache>, database: crate::db::Database) -> Self {
         Self {
             pool,
             cache,
@@ -132,7 +133,7 @@ impl Recent {
 /// The live session with this key hash and its active member, if any, and whether its last use
 /// should be written now.
 fn find_session(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     cache: &ContentCache,
     hash: &str,
 ) -> QueryResult<Option<(SessionRow, Member, bool)>> {

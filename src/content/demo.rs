@@ -1,7 +1,7 @@
 //! The demo articles shipped with Guidepost (in `content/demo/`), imported on first start so a
 //! new site has something to read. They are built into the binary, so the import needs no files.
 
-use diesel::SqliteConnection;
+use crate::db::DbConn;
 
 use super::{ImportReport, front_matter::parse_descriptions, import};
 
@@ -31,7 +31,7 @@ const ARTICLES: &[(&str, &str)] = &[
 ];
 
 /// Imports the demo articles with their category and tag descriptions.
-pub fn import_demo(conn: &mut SqliteConnection) -> anyhow::Result<ImportReport> {
+pub fn import_demo(conn: &mut DbConn) -> anyhow::Result<ImportReport> {
     let sources: Vec<(String, String)> = ARTICLES
         .iter()
         .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))

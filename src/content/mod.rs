@@ -31,6 +31,8 @@ use std::path::Path;
 use anyhow::Context;
 use diesel::prelude::*;
 
+use crate::db::DbConn;
+
 use crate::db::articles::{ArticleChanges, PUBLISHED, SaveTarget, Saved};
 use crate::db::taxonomy::{Category, Tag};
 use crate::db::users::Author;
@@ -54,7 +56,7 @@ const BATCH: usize = 250;
 /// Reads every `.md` file in `dir` (and the optional descriptions) and imports them, a batch at a
 /// time, calling `progress(done, total)` after each batch.
 pub fn import_dir(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     dir: &Path,
     progress: &mut dyn FnMut(usize, usize),
 ) -> anyhow::Result<ImportReport> {
@@ -105,7 +107,7 @@ pub fn import_dir(
 /// Imports articles given as `(file name, text)`, a batch at a time. A file that cannot be parsed
 /// or saved is reported and leaves nothing of itself behind; the others are imported.
 pub fn import(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     sources: &[(String, String)],
     categories: &[Described],
     tags: &[Described],
@@ -129,7 +131,7 @@ struct Prepared<'a> {
 /// Parses and renders `sources`, then writes them in one transaction, each article in a savepoint
 /// of its own.
 fn import_batch(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     sources: &[(String, String)],
     categories: &[Described],
     tags: &[Described],
@@ -149,7 +151,7 @@ fn import_batch(
     if prepared.is_empty() {
         return Ok(report);
     }
-    conn.immediate_transaction(|conn| -> QueryResult<()> {
+    crate::db::write_transaction(conn, |conn| -> QueryResult<()> {
         for article in &prepared {
             match conn.transaction(|conn| save(conn, article, categories, tags)) {
                 Ok(_) => report.imported += 1,
@@ -172,7 +174,7 @@ fn description<'a>(described: &'a [Described], name: &str) -> Option<&'a str> {
 }
 
 fn save(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     article: &Prepared<'_>,
     categories: &[Described],
     tags: &[Described],
@@ -237,7 +239,7 @@ pub struct ArticleInput<'a> {
 /// sanitising, reading-time and table-of-contents pipeline of [`markdown::render`]) with the
 /// article's fields and tags, and its search index entry. Call it inside a transaction.
 pub fn store(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     input: &ArticleInput<'_>,
     rendered: &RenderedMarkdown,
     target: SaveTarget,

@@ -9,6 +9,8 @@
 
 use diesel::dsl;
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use time::PrimitiveDateTime;
 
 use super::cache::{self, ContentCache, ListKey};
@@ -26,6 +28,8 @@ pub const PUBLIC: &str = "public";
 pub mod list_sql {
     use diesel::prelude::*;
     use diesel::sql_types::Integer;
+
+    use crate::db::DbConn;
 
     /// Every published article, newest first.
     pub const NEWEST: &str = "SELECT id FROM articles WHERE status = 'published' \
@@ -54,11 +58,8 @@ pub mod list_sql {
     }
 
     /// Runs one of the queries above, with its key when it takes one.
-    pub fn ids(
-        conn: &mut SqliteConnection,
-        sql: &'static str,
-        key: Option<i32>,
-    ) -> QueryResult<Vec<i32>> {
+    pub fn ids(conn: &mut DbConn, sql: &'static str, key: Option<i32>) -> QueryResult<Vec<i32>> {
+        let sql = crate::db::connection::placeholders(conn.kind(), sql);
         let rows: Vec<Id> = match key {
             Some(key) => diesel::sql_query(sql).bind::<Integer, _>(key).load(conn)?,
             None => diesel::sql_query(sql).load(conn)?,
@@ -69,7 +70,7 @@ pub mod list_sql {
 
 /// The category an article is filed under, as a page links to it.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = categories, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = categories, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct CategoryRef {
     pub slug: String,
     pub name: String,
@@ -77,7 +78,7 @@ pub struct CategoryRef {
 
 /// An article's cover image, as pages link to it.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = images, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = images, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct CoverRef {
     pub hash: String,
     pub content_type: String,
@@ -95,7 +96,7 @@ impl CoverRef {
 
 /// What a list of articles shows of each one.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct ArticleCard {
     pub id: i32,
     pub category_id: Option<i32>,
@@ -118,7 +119,7 @@ pub struct ArticleCard {
 
 /// A whole published article, as its own page shows it.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct ArticleDetail {
     pub id: i32,
     pub slug: String,
@@ -150,7 +151,7 @@ pub struct ArticleDetail {
 
 /// What the Atom feed carries of an article.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct FeedEntry {
     pub slug: String,
     pub title: String,
@@ -171,7 +172,7 @@ pub struct FeedEntry {
 
 /// An article's address and last change, for the sitemap.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct SitemapEntry {
     pub slug: String,
     pub updated_at: PrimitiveDateTime,
@@ -254,15 +255,17 @@ type ById<'a> = dsl::Filter<
 /// unary `+`, which keeps the planner from walking the index on status (every published article)
 /// instead of looking up the ten ids of a page: without statistics it guesses that an equality on
 /// an index's first column matches a handful of rows.
-fn published_by_id(ids: &[i32]) -> ById<'_> {
+/// PostgreSQL's planner has statistics and needs no such hint (nor has a unary `+` for text).
+fn published_by_id(kind: super::Kind, ids: &[i32]) -> ById<'_> {
     articles::table
         .inner_join(users::table)
         .left_join(categories::table)
         .left_join(images::table)
         .filter(articles::id.eq_any(ids))
-        .filter(dsl::sql::<diesel::sql_types::Bool>(
-            "+articles.status = 'published'",
-        ))
+        .filter(dsl::sql::<diesel::sql_types::Bool>(match kind {
+            super::Kind::Sqlite => "+articles.status = 'published'",
+            super::Kind::Postgres => "articles.status = 'published'",
+        }))
 }
 
 type WithBody = dsl::InnerJoin<Source, article_bodies::table>;
@@ -291,7 +294,7 @@ impl ArticleCard {
     /// A page of a list of published articles, leaving out `skip` (the featured one on the home
     /// page), and how many articles the list holds without it.
     pub fn page(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         cache: &ContentCache,
         list: ListKey,
         skip: Option<i32>,
@@ -304,10 +307,7 @@ impl ArticleCard {
     }
 
     /// The article the home page leads with: the newest one marked featured, else the newest.
-    pub fn featured(
-        conn: &mut SqliteConnection,
-        cache: &ContentCache,
-    ) -> QueryResult<Option<Self>> {
+    pub fn featured(conn: &mut DbConn, cache: &ContentCache) -> QueryResult<Option<Self>> {
         Ok(match cache.featured(conn)? {
             Some(id) => Self::by_ids(conn, &[id])?.pop(),
             None => None,
@@ -315,11 +315,13 @@ impl ArticleCard {
     }
 
     /// Published articles among `ids`, in the order of `ids`.
-    pub fn by_ids(conn: &mut SqliteConnection, ids: &[i32]) -> QueryResult<Vec<Self>> {
+    pub fn by_ids(conn: &mut DbConn, ids: &[i32]) -> QueryResult<Vec<Self>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut found: Vec<Self> = published_by_id(ids).select(Self::as_select()).load(conn)?;
+        let mut found: Vec<Self> = published_by_id(conn.kind(), ids)
+            .select(Self::as_select())
+            .load(conn)?;
         found.sort_by_key(|card| ids.iter().position(|id| *id == card.id));
         Ok(found)
     }
@@ -329,7 +331,7 @@ impl ArticleCard {
     /// are the newest few of the article's category and of each of its tags, each read from an
     /// index, so the cost does not grow with the size of a tag.
     pub fn related(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         cache: &ContentCache,
         article: &ArticleDetail,
         tag_ids: &[i32],
@@ -386,7 +388,7 @@ impl ArticleCard {
 }
 
 impl ArticleDetail {
-    pub fn find_published(conn: &mut SqliteConnection, slug: &str) -> QueryResult<Option<Self>> {
+    pub fn find_published(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Self>> {
         published_with_body()
             .filter(articles::slug.eq(slug))
             .select(Self::as_select())
@@ -413,7 +415,7 @@ impl ArticleDetail {
 }
 
 impl FeedEntry {
-    pub fn latest(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<Self>> {
+    pub fn latest(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Self>> {
         published_with_body()
             .order(newest_first())
             .limit(limit)
@@ -423,7 +425,7 @@ impl FeedEntry {
 }
 
 impl SitemapEntry {
-    pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
         published()
             .order(newest_first())
             .select(Self::as_select())
@@ -456,7 +458,7 @@ impl ArticleChanges<'_> {
     /// Inserts or updates the article (see [`SaveTarget`]) with its body and its entry in the
     /// search index; every update raises its version. Call it inside a transaction: it writes
     /// three tables.
-    pub fn save(&self, conn: &mut SqliteConnection, target: SaveTarget) -> QueryResult<Saved> {
+    pub fn save(&self, conn: &mut DbConn, target: SaveTarget) -> QueryResult<Saved> {
         let row = ArticleRow {
             slug: self.slug,
             title: self.title,
@@ -507,12 +509,12 @@ impl ArticleChanges<'_> {
             body_html: self.body_html,
             body_markdown: self.body_markdown,
         };
-        diesel::insert_into(article_bodies::table)
+        crate::on_backend!(conn, c => diesel::insert_into(article_bodies::table)
             .values(&body)
             .on_conflict(article_bodies::article_id)
             .do_update()
             .set(&body)
-            .execute(conn)?;
+            .execute(c))?;
         super::search::index(
             conn,
             id,
@@ -539,8 +541,10 @@ pub(crate) fn lookup_queries() -> Vec<(&'static str, &'static str, String)> {
         (
             "cards by id",
             "SEARCH articles USING INTEGER PRIMARY KEY",
-            debug_query::<Sqlite, _>(&published_by_id(&ids).select(ArticleCard::as_select()))
-                .to_string(),
+            debug_query::<Sqlite, _>(
+                &published_by_id(super::Kind::Sqlite, &ids).select(ArticleCard::as_select()),
+            )
+            .to_string(),
         ),
         (
             "article by slug",
@@ -563,7 +567,7 @@ pub const TEASER_VERSION: i32 = 1;
 /// Makes the teaser and search entry of every article again from its Markdown when they were
 /// made by an older version of the code (see [`TEASER_VERSION`]), in one transaction; returns how
 /// many articles it rewrote. Runs at start-up, after the migrations.
-pub fn rederive_teasers(conn: &mut SqliteConnection) -> QueryResult<usize> {
+pub fn rederive_teasers(conn: &mut DbConn) -> QueryResult<usize> {
     use super::schema::derived_data;
     super::write_transaction(conn, |conn| {
         let version: Option<i32> = derived_data::table
@@ -596,7 +600,7 @@ pub fn rederive_teasers(conn: &mut SqliteConnection) -> QueryResult<usize> {
             );
             super::search::index(conn, *id, title, summary, &text)?;
         }
-        diesel::insert_into(derived_data::table)
+        crate::on_backend!(conn, c => diesel::insert_into(derived_data::table)
             .values((
                 derived_data::name.eq("teasers"),
                 derived_data::version.eq(TEASER_VERSION),
@@ -604,18 +608,18 @@ pub fn rederive_teasers(conn: &mut SqliteConnection) -> QueryResult<usize> {
             .on_conflict(derived_data::name)
             .do_update()
             .set(derived_data::version.eq(TEASER_VERSION))
-            .execute(conn)?;
+            .execute(c))?;
         Ok(all.len())
     })
 }
 
 /// How many articles the database holds, drafts included.
-pub fn count_all(conn: &mut SqliteConnection) -> QueryResult<i64> {
+pub fn count_all(conn: &mut DbConn) -> QueryResult<i64> {
     articles::table.count().get_result(conn)
 }
 
 /// How many articles (drafts included) name this user as their author.
-pub fn count_by_author(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<i64> {
+pub fn count_by_author(conn: &mut DbConn, user_id: i32) -> QueryResult<i64> {
     articles::table
         .filter(articles::author_id.eq(user_id))
         .count()

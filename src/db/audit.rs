@@ -3,12 +3,14 @@
 //! about a member lose even that when the member is deleted.
 
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use time::PrimitiveDateTime;
 
 use super::schema::audit_log;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = audit_log, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = audit_log, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct AuditEntry {
     pub id: i32,
     pub at: PrimitiveDateTime,
@@ -28,7 +30,7 @@ pub struct Actor {
 
 /// Records an action, in the caller's transaction.
 pub fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     actor: &Actor,
     action: &str,
     subject: &str,
@@ -55,7 +57,7 @@ pub fn member_subject(id: i32) -> String {
 }
 
 /// Removes what the log says about a deleted member, and their name as an actor.
-pub fn forget_member(conn: &mut SqliteConnection, id: i32) -> QueryResult<()> {
+pub fn forget_member(conn: &mut DbConn, id: i32) -> QueryResult<()> {
     diesel::update(audit_log::table.filter(audit_log::subject.eq(member_subject(id))))
         .set((
             audit_log::subject.eq("a deleted member"),
@@ -71,7 +73,7 @@ pub fn forget_member(conn: &mut SqliteConnection, id: i32) -> QueryResult<()> {
 
 /// The newest entries, optionally of one action, a page at a time; and how many there are.
 pub fn page(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     action: Option<&str>,
     offset: i64,
     limit: i64,
@@ -92,7 +94,7 @@ pub fn page(
 }
 
 /// The actions that appear in the log, for its filter.
-pub fn actions(conn: &mut SqliteConnection) -> QueryResult<Vec<String>> {
+pub fn actions(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     audit_log::table
         .select(audit_log::action)
         .distinct()

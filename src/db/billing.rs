@@ -4,6 +4,8 @@
 //! that stores a subscription, so the access check on every request reads nothing more.
 
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use super::schema::{payments, stripe_events, subscriptions, users};
@@ -19,7 +21,7 @@ pub const FAILED: &str = "failed";
 
 /// A subscription as stored.
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
-#[diesel(table_name = subscriptions, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = subscriptions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct SubscriptionRow {
     #[serde(skip)]
     pub id: i32,
@@ -57,7 +59,7 @@ impl SubscriptionRow {
 
 /// A payment as stored.
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
-#[diesel(table_name = payments, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = payments, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct PaymentRow {
     pub stripe_invoice_id: String,
     pub amount: i32,
@@ -78,7 +80,7 @@ pub fn to_unix(at: PrimitiveDateTime) -> i64 {
 }
 
 /// The member's customer at Stripe, if they have one.
-pub fn customer_of(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Option<String>> {
+pub fn customer_of(conn: &mut DbConn, user_id: i32) -> QueryResult<Option<String>> {
     users::table
         .find(user_id)
         .select(users::stripe_customer_id)
@@ -89,7 +91,7 @@ pub fn customer_of(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Opt
 
 /// Keeps `customer` as the member's unless they already have one; returns the one kept.
 pub fn keep_customer(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     user_id: i32,
     customer: &str,
 ) -> QueryResult<Option<String>> {
@@ -106,7 +108,7 @@ pub fn keep_customer(
 }
 
 /// The member's checkout still open at Stripe, if one was opened and not completed.
-pub fn open_checkout(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Option<String>> {
+pub fn open_checkout(conn: &mut DbConn, user_id: i32) -> QueryResult<Option<String>> {
     users::table
         .find(user_id)
         .select(users::stripe_open_checkout)
@@ -117,7 +119,7 @@ pub fn open_checkout(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<O
 
 /// Keeps `session` as the member's open checkout (`None`: they have none).
 pub fn set_open_checkout(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     user_id: i32,
     session: Option<&str>,
 ) -> QueryResult<()> {
@@ -128,11 +130,7 @@ pub fn set_open_checkout(
 }
 
 /// Forgets the member's open checkout when it is `session` (it was completed).
-pub fn checkout_completed(
-    conn: &mut SqliteConnection,
-    user_id: i32,
-    session: &str,
-) -> QueryResult<()> {
+pub fn checkout_completed(conn: &mut DbConn, user_id: i32, session: &str) -> QueryResult<()> {
     diesel::update(
         users::table
             .find(user_id)
@@ -144,7 +142,7 @@ pub fn checkout_completed(
 }
 
 /// The member a Stripe customer belongs to.
-pub fn member_of_customer(conn: &mut SqliteConnection, customer: &str) -> QueryResult<Option<i32>> {
+pub fn member_of_customer(conn: &mut DbConn, customer: &str) -> QueryResult<Option<i32>> {
     users::table
         .filter(users::stripe_customer_id.eq(customer))
         .select(users::id)
@@ -153,7 +151,7 @@ pub fn member_of_customer(conn: &mut SqliteConnection, customer: &str) -> QueryR
 }
 
 /// True when event `id` was acted on already.
-pub fn was_delivered(conn: &mut SqliteConnection, id: &str) -> QueryResult<bool> {
+pub fn was_delivered(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         stripe_events::table.filter(stripe_events::id.eq(id)),
     ))
@@ -162,15 +160,15 @@ pub fn was_delivered(conn: &mut SqliteConnection, id: &str) -> QueryResult<bool>
 
 /// Records that event `id` was acted on, in the caller's transaction. False when it already was:
 /// the caller then does nothing more.
-pub fn first_delivery(conn: &mut SqliteConnection, id: &str, kind: &str) -> QueryResult<bool> {
-    let inserted = diesel::insert_into(stripe_events::table)
+pub fn first_delivery(conn: &mut DbConn, id: &str, kind: &str) -> QueryResult<bool> {
+    let inserted = crate::on_backend!(conn, c => diesel::insert_into(stripe_events::table)
         .values((
             stripe_events::id.eq(id),
             stripe_events::kind.eq(kind),
             stripe_events::received_at.eq(super::now()),
         ))
         .on_conflict_do_nothing()
-        .execute(conn)?;
+        .execute(c))?;
     Ok(inserted == 1)
 }
 
@@ -192,7 +190,7 @@ pub struct Observed<'a> {
 
 /// Stores a subscription's current state, in the caller's transaction, and what it now allows
 /// its member. When it became past due is kept from the first time it was seen so.
-pub fn store(conn: &mut SqliteConnection, seen: &Observed<'_>, grace_days: i64) -> QueryResult<()> {
+pub fn store(conn: &mut DbConn, seen: &Observed<'_>, grace_days: i64) -> QueryResult<()> {
     let now = super::now();
     let before: Option<(String, Option<PrimitiveDateTime>)> = subscriptions::table
         .filter(subscriptions::stripe_id.eq(seen.stripe_id))
@@ -249,7 +247,7 @@ fn rank(status: &str) -> u8 {
 }
 
 /// The subscription a member's page describes: the one that gives access, else the latest.
-pub fn current(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Option<SubscriptionRow>> {
+pub fn current(conn: &mut DbConn, user_id: i32) -> QueryResult<Option<SubscriptionRow>> {
     let all = for_member(conn, user_id)?;
     Ok(all.into_iter().min_by_key(|s| {
         (
@@ -261,11 +259,7 @@ pub fn current(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Option<
 }
 
 /// Copies the member's current subscription's state onto their row.
-pub fn refresh_member(
-    conn: &mut SqliteConnection,
-    user_id: i32,
-    grace_days: i64,
-) -> QueryResult<()> {
+pub fn refresh_member(conn: &mut DbConn, user_id: i32, grace_days: i64) -> QueryResult<()> {
     let current = current(conn, user_id)?;
     let status = current.as_ref().map(|s| s.status.clone());
     let paid_until = current
@@ -290,7 +284,7 @@ pub fn refresh_member(
 }
 
 /// After the publisher changed the grace period: the members past due get the new one.
-pub fn apply_grace(conn: &mut SqliteConnection, grace_days: i64) -> QueryResult<()> {
+pub fn apply_grace(conn: &mut DbConn, grace_days: i64) -> QueryResult<()> {
     let past_due: Vec<i32> = users::table
         .filter(users::paid_status.eq(PAST_DUE))
         .select(users::id)
@@ -301,7 +295,7 @@ pub fn apply_grace(conn: &mut SqliteConnection, grace_days: i64) -> QueryResult<
     Ok(())
 }
 
-pub fn for_member(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<SubscriptionRow>> {
+pub fn for_member(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<SubscriptionRow>> {
     subscriptions::table
         .filter(subscriptions::user_id.eq(user_id))
         .order(subscriptions::started_at.desc())
@@ -309,7 +303,7 @@ pub fn for_member(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<
         .load(conn)
 }
 
-pub fn payments_of(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<PaymentRow>> {
+pub fn payments_of(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<PaymentRow>> {
     payments::table
         .filter(payments::user_id.eq(user_id))
         .order(payments::at.desc())
@@ -320,7 +314,7 @@ pub fn payments_of(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec
 /// A payment, in the caller's transaction. False when this invoice's outcome was already
 /// recorded. A first paid invoice with an amount marks its subscription as converted.
 pub fn record_payment(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     user_id: i32,
     invoice: &crate::billing::stripe::Invoice,
     status: &str,
@@ -331,7 +325,7 @@ pub fn record_payment(
         invoice.amount_due
     };
     let at = from_unix(invoice.created).unwrap_or_else(super::now);
-    let inserted = diesel::insert_into(payments::table)
+    let inserted = crate::on_backend!(conn, c => diesel::insert_into(payments::table)
         .values((
             payments::stripe_invoice_id.eq(&invoice.id),
             payments::user_id.eq(user_id),
@@ -342,7 +336,7 @@ pub fn record_payment(
             payments::at.eq(at),
         ))
         .on_conflict_do_nothing()
-        .execute(conn)?;
+        .execute(c))?;
     if status == PAID
         && amount > 0
         && let Some(subscription) = &invoice.subscription
@@ -360,7 +354,7 @@ pub fn record_payment(
 
 /// Gives complimentary access from now, until `until` or forever.
 pub fn grant(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     user_id: i32,
     until: Option<PrimitiveDateTime>,
 ) -> QueryResult<usize> {
@@ -372,7 +366,7 @@ pub fn grant(
         .execute(conn)
 }
 
-pub fn end_grant(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<usize> {
+pub fn end_grant(conn: &mut DbConn, user_id: i32) -> QueryResult<usize> {
     diesel::update(users::table.find(user_id))
         .set((
             users::complimentary_since.eq(None::<PrimitiveDateTime>),

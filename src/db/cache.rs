@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use diesel::prelude::*;
 
+use crate::db::DbConn;
+
 use super::articles::list_sql;
 use super::schema::content_version;
 use super::settings::SiteSettings;
@@ -51,7 +53,7 @@ struct Kept {
 
 impl ContentCache {
     /// The ids of list `key`, as of now.
-    pub fn get(&self, conn: &mut SqliteConnection, key: ListKey) -> QueryResult<Ids> {
+    pub fn get(&self, conn: &mut DbConn, key: ListKey) -> QueryResult<Ids> {
         let mut kept = self.current(conn)?;
         if let Some(ids) = kept.lists.get(&key) {
             return Ok(Arc::clone(ids));
@@ -67,7 +69,7 @@ impl ContentCache {
     }
 
     /// The id of the article the home page leads with: the newest featured one, else the newest.
-    pub fn featured(&self, conn: &mut SqliteConnection) -> QueryResult<Option<i32>> {
+    pub fn featured(&self, conn: &mut DbConn) -> QueryResult<Option<i32>> {
         let mut kept = self.current(conn)?;
         if let Some(featured) = kept.featured {
             return Ok(featured);
@@ -80,7 +82,7 @@ impl ContentCache {
     }
 
     /// The site settings, as of now.
-    pub fn settings(&self, conn: &mut SqliteConnection) -> QueryResult<SiteSettings> {
+    pub fn settings(&self, conn: &mut DbConn) -> QueryResult<SiteSettings> {
         let version = content_version(conn)?;
         if let Ok(kept) = self.settings.lock()
             && let Some((seen, settings)) = kept.as_ref()
@@ -108,7 +110,7 @@ impl ContentCache {
     /// The kept lists, emptied first when the content changed since they were read. The lock is
     /// held while a missing list is read, so concurrent readers of it wait instead of repeating
     /// the work; a poisoned lock only means a reader failed halfway, and the lists are rebuilt.
-    fn current(&self, conn: &mut SqliteConnection) -> QueryResult<std::sync::MutexGuard<'_, Kept>> {
+    fn current(&self, conn: &mut DbConn) -> QueryResult<std::sync::MutexGuard<'_, Kept>> {
         let version = content_version(conn)?;
         let mut kept = self.state.lock().unwrap_or_else(|poisoned| {
             let mut kept = poisoned.into_inner();
@@ -127,7 +129,7 @@ impl ContentCache {
     }
 }
 
-fn content_version(conn: &mut SqliteConnection) -> QueryResult<i64> {
+fn content_version(conn: &mut DbConn) -> QueryResult<i64> {
     content_version::table
         .find(1)
         .select(content_version::version)

@@ -3,6 +3,8 @@
 //! Saving goes through `crate::content::store`, the one path imports take too.
 
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use time::PrimitiveDateTime;
 
 use super::articles::{DRAFT, MEMBERS_ONLY, PUBLISHED};
@@ -10,7 +12,7 @@ use super::schema::{article_bodies, article_tags, articles, categories, tags, us
 
 /// An article as the editor's list shows it.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct EditorRow {
     pub id: i32,
     pub slug: String,
@@ -29,7 +31,7 @@ pub struct EditorRow {
 
 /// Everything the editor's form holds of an article.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = articles, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct EditorArticle {
     pub id: i32,
     pub slug: String,
@@ -63,7 +65,7 @@ pub struct Filter {
 
 /// A page of the editor's list, most recently changed first, and how many match in all.
 pub fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     filter: &Filter,
     offset: i64,
     limit: i64,
@@ -105,7 +107,7 @@ pub fn list(
 }
 
 impl EditorArticle {
-    pub fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<Self>> {
+    pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<Self>> {
         articles::table
             .inner_join(article_bodies::table)
             .filter(articles::id.eq(id))
@@ -115,7 +117,7 @@ impl EditorArticle {
     }
 
     /// The names of its tags, in order.
-    pub fn tag_names(conn: &mut SqliteConnection, id: i32) -> QueryResult<Vec<String>> {
+    pub fn tag_names(conn: &mut DbConn, id: i32) -> QueryResult<Vec<String>> {
         tags::table
             .inner_join(article_tags::table)
             .filter(article_tags::article_id.eq(id))
@@ -126,7 +128,7 @@ impl EditorArticle {
 }
 
 /// The article using `slug`, if any.
-pub fn slug_owner(conn: &mut SqliteConnection, slug: &str) -> QueryResult<Option<i32>> {
+pub fn slug_owner(conn: &mut DbConn, slug: &str) -> QueryResult<Option<i32>> {
     articles::table
         .filter(articles::slug.eq(slug))
         .select(articles::id)
@@ -136,11 +138,7 @@ pub fn slug_owner(conn: &mut SqliteConnection, slug: &str) -> QueryResult<Option
 
 /// Publishes an article (keeping its first publication date) or takes it back to a draft.
 /// Returns the status it had, or `None` when there is no such article.
-pub fn set_status(
-    conn: &mut SqliteConnection,
-    id: i32,
-    publish: bool,
-) -> QueryResult<Option<String>> {
+pub fn set_status(conn: &mut DbConn, id: i32, publish: bool) -> QueryResult<Option<String>> {
     let Some((before, published_at)) = articles::table
         .find(id)
         .select((articles::status, articles::published_at))
@@ -165,19 +163,14 @@ pub fn set_status(
 }
 
 /// Deletes an article with its body, tags, views and search entry.
-pub fn delete(conn: &mut SqliteConnection, id: i32) -> QueryResult<bool> {
+pub fn delete(conn: &mut DbConn, id: i32) -> QueryResult<bool> {
     diesel::delete(articles::table.find(id))
         .execute(conn)
         .map(|n| n > 0)
 }
 
 /// Sets (or clears) an article's cover image and its alt text.
-pub fn set_cover(
-    conn: &mut SqliteConnection,
-    id: i32,
-    image_id: Option<i32>,
-    alt: &str,
-) -> QueryResult<()> {
+pub fn set_cover(conn: &mut DbConn, id: i32, image_id: Option<i32>, alt: &str) -> QueryResult<()> {
     diesel::update(articles::table.find(id))
         .set((
             articles::cover_image_id.eq(image_id),
@@ -189,7 +182,7 @@ pub fn set_cover(
 
 /// The people who may be named as an article's author: editors, admins, and anyone already
 /// credited on an article.
-pub fn authors(conn: &mut SqliteConnection) -> QueryResult<Vec<(i32, String)>> {
+pub fn authors(conn: &mut DbConn) -> QueryResult<Vec<(i32, String)>> {
     let credited = articles::table.select(articles::author_id);
     users::table
         .filter(

@@ -1,4 +1,4 @@
-//! When SQLite cannot write. A full disk, a read-only file system or another process holding the
+//! When the database cannot write. A full disk, a read-only file system or another process holding the
 //! write lock past the busy timeout is an outage of writes, not of the site: pages go on being
 //! read, a form that needed a write answers 503 with what was typed (see `crate::telemetry`), and
 //! writes work again, without a restart, once the cause is gone.
@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::result::{DatabaseErrorKind, Error};
+
+use super::{Database, DbConn};
 
 /// Why writes fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,14 +47,17 @@ impl WriteProblem {
         Self::in_message(info.message())
     }
 
-    /// The write problem a message of SQLite's names (as its errors and the pool's say them).
+    /// The write problem a message of SQLite's or PostgreSQL's names (as its errors and the pool's say them).
     pub fn in_message(message: &str) -> Option<Self> {
         let message = message.to_ascii_lowercase();
         if message.contains("disk is full") || message.contains("no space left") {
             Some(Self::DiskFull)
         } else if message.contains("readonly") || message.contains("read-only") {
             Some(Self::ReadOnly)
-        } else if message.contains("database is locked") || message.contains("database is busy") {
+        } else if message.contains("database is locked")
+            || message.contains("database is busy")
+            || message.contains("lock timeout")
+        {
             Some(Self::Locked)
         } else if message.contains("disk i/o error") {
             Some(Self::Io)
@@ -129,7 +134,10 @@ impl WriteHealth {
 /// Whether a write could succeed now, without changing anything: the write lock is taken and
 /// given back (read-only databases and held locks fail here, within a second), and a small file
 /// is written and synced beside the database (a full disk or a read-only file system fails here).
-pub fn probe(conn: &mut diesel::SqliteConnection, database: &Path) -> Result<(), WriteProblem> {
+pub fn probe(conn: &mut DbConn, database: &Database) -> Result<(), WriteProblem> {
+    let Database::Sqlite(database) = database else {
+        return probe_postgres(conn);
+    };
     let lock = conn.batch_execute("PRAGMA busy_timeout = 1000; BEGIN IMMEDIATE; ROLLBACK;");
     let restored = conn.batch_execute(&format!(
         "PRAGMA busy_timeout = {};",
@@ -149,6 +157,23 @@ pub fn probe(conn: &mut diesel::SqliteConnection, database: &Path) -> Result<(),
         Some(30) | Some(13) | Some(1) => WriteProblem::ReadOnly,
         _ => WriteProblem::Io,
     })
+}
+
+/// On PostgreSQL: the write lock of [`super::write_transaction`] is taken (within a second) and an
+/// update that changes no row is planned, which a read-only server or transaction refuses; then
+/// everything is rolled back. The server's own disk is its business: a full one fails real writes,
+/// which [`WriteProblem::of`] recognises.
+fn probe_postgres(conn: &mut DbConn) -> Result<(), WriteProblem> {
+    let checked = conn.batch_execute(&format!(
+        "BEGIN; SET LOCAL lock_timeout = 1000; SELECT pg_advisory_xact_lock({}); \
+         UPDATE content_version SET version = version WHERE false; ROLLBACK;",
+        super::WRITE_LOCK
+    ));
+    if let Err(error) = checked {
+        let _ = conn.batch_execute("ROLLBACK;");
+        return Err(WriteProblem::of(&error).unwrap_or(WriteProblem::Io));
+    }
+    Ok(())
 }
 
 /// The probe's file: beside the database, on the same file system.

@@ -2,13 +2,15 @@
 //! their content.
 
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use time::PrimitiveDateTime;
 
 use super::schema::images;
 
 /// An image without its bytes, as lists and pages use it.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = images, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = images, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct ImageInfo {
     pub id: i32,
     pub hash: String,
@@ -29,14 +31,14 @@ impl ImageInfo {
         format!("/images/{}.{}", self.hash, self.extension())
     }
 
-    pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
         images::table
             .order(images::id.desc())
             .select(Self::as_select())
             .load(conn)
     }
 
-    pub fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<Self>> {
+    pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<Self>> {
         images::table
             .find(id)
             .select(Self::as_select())
@@ -56,7 +58,7 @@ pub fn extension_of(content_type: &str) -> &'static str {
 
 /// Stores an image, or finds the same bytes stored before; returns it.
 pub fn store(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     hash: &str,
     content_type: &str,
     name: &str,
@@ -81,12 +83,14 @@ pub fn store(
             images::created_at.eq(super::now()),
             images::bytes.eq(bytes),
         ))
-        .returning(ImageInfo::as_returning())
+        .returning(<ImageInfo as Selectable<
+            crate::db::connection::MultiBackend,
+        >>::construct_selection())
         .get_result(conn)
 }
 
 /// The type and bytes of the image with this hash.
-pub fn bytes(conn: &mut SqliteConnection, hash: &str) -> QueryResult<Option<(String, Vec<u8>)>> {
+pub fn bytes(conn: &mut DbConn, hash: &str) -> QueryResult<Option<(String, Vec<u8>)>> {
     images::table
         .filter(images::hash.eq(hash))
         .select((images::content_type, images::bytes))

@@ -1,8 +1,10 @@
-//! The database: SQLite through Diesel. Opening it (folder, pragmas, migrations), the connection
-//! pool, and [`run`], the one way handlers reach a connection, which keeps queries off the async
-//! workers. One module per table group holds its row types and queries.
+//! The database: SQLite (the default) or PostgreSQL, through Diesel. Opening it (folder, pragmas,
+//! migrations), the connection pool, [`run`], the one way handlers reach a connection, which keeps
+//! queries off the async workers, and [`write_transaction`], the one way to write safely. One module
+//! per table group holds its row types and queries; [`connection`] says where backend-specific code
+//! goes.
 //!
-//! Durability: the database runs in WAL mode with `synchronous = FULL`, so a transaction that has
+//! Durability: SQLite runs in WAL mode with `synchronous = FULL`, so a transaction that has
 //! been reported committed survives a power cut or an operating-system crash, not only a crash of
 //! Guidepost. `NORMAL` would save one fsync per commit but may lose the last commits on power loss;
 //! members' sign-ups are worth the fsync.
@@ -11,6 +13,8 @@ pub mod articles;
 pub mod audit;
 pub mod billing;
 pub mod cache;
+pub mod changes;
+pub mod connection;
 pub mod editing;
 pub mod health;
 pub mod images;
@@ -38,28 +42,33 @@ use std::time::Duration;
 
 use actix_web::web;
 use anyhow::Context;
-use diesel::connection::SimpleConnection;
+use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use connection::{Database, DbConn, Kind};
 
 use crate::error::AppError;
 
 /// The connection pool, with the count of the writes made through it (see [`writes`]).
 #[derive(Clone)]
 pub struct DbPool {
-    pool: Pool<ConnectionManager<SqliteConnection>>,
+    pool: Pool<Manager>,
+    database: Database,
     writes: Arc<writes::Writes>,
     health: Arc<health::WriteHealth>,
 }
 
 impl DbPool {
     /// A connection, waiting for one to be free if need be.
-    pub fn get(
-        &self,
-    ) -> Result<PooledConnection<ConnectionManager<SqliteConnection>>, diesel::r2d2::PoolError>
-    {
+    pub fn get(&self) -> Result<PooledConnection<Manager>, diesel::r2d2::PoolError> {
         self.pool.get()
+    }
+
+    /// Where the data lives.
+    pub fn database(&self) -> &Database {
+        &self.database
     }
 
     /// The count of writes to this database.
@@ -76,39 +85,107 @@ impl DbPool {
 impl std::fmt::Debug for DbPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DbPool")
+            .field("database", &self.database)
             .field("writes", &self.writes)
             .finish_non_exhaustive()
     }
 }
 
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// The SQLite migrations. Each backend has its own folder, with the same version names, so a
+/// database of either kind says which versions it has in the same words (compared by a test).
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// How long a connection waits for another writer before SQLite answers "busy".
+/// How long a connection waits for another writer before SQLite answers "busy" (and, on
+/// PostgreSQL, for the write lock of [`write_transaction`]).
 pub(crate) const BUSY_TIMEOUT_MS: u32 = 5_000;
 
-/// Pragmas every pooled connection gets. `busy_timeout` comes first so the others can wait too.
+/// Opens connections of the pool: by the kind of [`Database`], never by trying one driver after
+/// another (SQLite would take a URL for a file name).
 #[derive(Debug)]
-struct ConnectionPragmas;
+pub struct Manager {
+    database: Database,
+}
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ConnectionPragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+impl Manager {
+    fn establish(&self) -> ConnectionResult<DbConn> {
+        establish(&self.database)
     }
 }
 
-/// Opens (creating if needed) the database file and its folder, switches it to WAL, applies any
-/// pending migrations and returns a pool of `size` connections.
-pub fn open(path: &Path, size: u32) -> anyhow::Result<DbPool> {
-    let url = database_url(path)?;
-    let mut conn = SqliteConnection::establish(&url)
-        .with_context(|| format!("cannot open the database at {}", path.display()))?;
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
-    ))
-    .with_context(|| format!("cannot use the database at {}", path.display()))?;
+/// A new connection to `database`.
+pub fn establish(database: &Database) -> ConnectionResult<DbConn> {
+    match database {
+        Database::Sqlite(path) => {
+            let url = path.to_str().ok_or_else(|| {
+                diesel::ConnectionError::InvalidConnectionUrl(
+                    "the database path is not valid UTF-8".to_owned(),
+                )
+            })?;
+            SqliteConnection::establish(url).map(DbConn::Sqlite)
+        }
+        Database::Postgres(url) => PgConnection::establish(url).map(DbConn::Postgres),
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        self.establish()
+            .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+/// Settings every pooled connection gets. On SQLite `busy_timeout` comes first so the others can
+/// wait too; on PostgreSQL, timestamps are read and written in UTC whatever the server's zone.
+#[derive(Debug)]
+struct ConnectionSettings;
+
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for ConnectionSettings {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        let settings = match conn.kind() {
+            Kind::Sqlite => format!(
+                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+            ),
+            Kind::Postgres => "SET TIME ZONE 'UTC'".to_owned(),
+        };
+        conn.batch_execute(&settings)
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Opens (creating if needed) the database, applies any pending migrations and returns a pool of
+/// `size` connections. A SQLite file's folder is created and the file switched to WAL.
+pub fn open(database: impl Into<Database>, size: u32) -> anyhow::Result<DbPool> {
+    let database = database.into();
+    if let Database::Sqlite(path) = &database
+        && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the database folder {}", parent.display()))?;
+    }
+    let mut conn =
+        establish(&database).with_context(|| format!("cannot open the database at {database}"))?;
+    if conn.kind() == Kind::Sqlite {
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
+        ))
+        .with_context(|| format!("cannot use the database at {database}"))?;
+    } else {
+        conn.batch_execute("SET TIME ZONE 'UTC'")
+            .with_context(|| format!("cannot use the database at {database}"))?;
+    }
     migrate(&mut conn)?;
     let rewritten = articles::rederive_teasers(&mut conn)
         .context("cannot make the teasers of the articles again")?;
@@ -120,40 +197,47 @@ pub fn open(path: &Path, size: u32) -> anyhow::Result<DbPool> {
     let pool = Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(10))
-        .connection_customizer(Box::new(ConnectionPragmas))
-        .build(ConnectionManager::new(url))
+        .connection_customizer(Box::new(ConnectionSettings))
+        .build(Manager {
+            database: database.clone(),
+        })
         .context("cannot open the database connection pool")?;
     Ok(DbPool {
         pool,
+        database,
         writes: Arc::default(),
         health: Arc::default(),
     })
 }
 
-/// Applies the embedded migrations that have not run yet.
-pub fn migrate(conn: &mut SqliteConnection) -> anyhow::Result<()> {
-    conn.run_pending_migrations(MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("cannot apply the database migrations: {e}"))?;
-    Ok(())
+/// Applies the embedded migrations that have not run yet. On PostgreSQL they run under an
+/// advisory lock, so instances starting together apply them once, one after the other.
+pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
+    let applied = match conn {
+        DbConn::Sqlite(conn) => conn.run_pending_migrations(MIGRATIONS).map(|_| ()),
+        DbConn::Postgres(conn) => {
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .context("cannot take the migration lock")?;
+            let applied = conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            let unlocked =
+                conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            applied.and_then(|()| unlocked.map_err(Into::into))
+        }
+    };
+    applied.map_err(|e| anyhow::anyhow!("cannot apply the database migrations: {e}"))
 }
 
-/// Creates the database's folder and turns its path into the text SQLite opens.
-fn database_url(path: &Path) -> anyhow::Result<String> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create the database folder {}", parent.display()))?;
-    }
-    path.to_str()
-        .map(str::to_owned)
-        .with_context(|| format!("the database path {} is not valid UTF-8", path.display()))
-}
+/// The advisory lock migrations take on PostgreSQL ("guidepost" in ASCII, as a number).
+const MIGRATION_LOCK: i64 = 0x6775_6964_6570_6f73;
+/// The advisory lock every write transaction takes on PostgreSQL (see [`write_transaction`]).
+const WRITE_LOCK: i64 = 0x6775_6964_6577_7269;
 
 /// Runs `query` with a pooled connection on the blocking thread pool, so neither a slow query nor
 /// a wait for the write lock holds up an async worker. A call that changed a row is counted (see
 /// [`writes`]) before it returns.
 pub async fn run<T, F>(pool: &DbPool, query: F) -> Result<T, AppError>
 where
-    F: FnOnce(&mut SqliteConnection) -> Result<T, AppError> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
     let pool = pool.clone();
@@ -178,22 +262,57 @@ where
     .await?
 }
 
-/// Runs `f` in a write transaction: `BEGIN IMMEDIATE`, which takes the write lock first (a read
-/// that later turned into a write could fail with "busy" without waiting), or a savepoint when the
-/// caller's transaction is already open.
-pub fn write_transaction<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>
+/// Runs `f` in a write transaction, or in a savepoint when the caller's transaction is already
+/// open. Every check-then-write of the site runs in one, and each backend makes it as safe as one
+/// writer at a time:
+///
+/// - SQLite: `BEGIN IMMEDIATE`, which takes the write lock first (a read that later turned into a
+///   write could fail with "busy" without waiting).
+/// - PostgreSQL: `BEGIN`, then one transaction-scoped advisory lock that every write transaction
+///   takes, on every instance. Statements after it see every write committed before (read
+///   committed takes a new snapshot per statement), so a check cannot be overtaken by another
+///   instance's write before this one commits. Unique constraints stay as a second guard; single
+///   statements (counters, claims) are atomic on their own and do not take the lock.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut SqliteConnection) -> Result<T, E>,
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let depth = AnsiTransactionManager::transaction_manager_status_mut(conn)
+    use diesel::connection::AnsiTransactionManager;
+    type Manager = <DbConn as Connection>::TransactionManager;
+    let depth = Manager::transaction_manager_status_mut(conn)
         .transaction_depth()
         .map_err(E::from)?;
     if depth.is_some() {
-        conn.transaction(f)
-    } else {
-        conn.immediate_transaction(f)
+        return conn.transaction(f);
+    }
+    match conn {
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+        }
+        DbConn::Postgres(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN")?;
+            let locked = inner.batch_execute(&format!(
+                "SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+            ));
+            if let Err(error) = locked {
+                let _ = Manager::rollback_transaction(conn);
+                return Err(error.into());
+            }
+        }
+    }
+    match f(conn) {
+        Ok(value) => match Manager::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(error) => {
+                let _ = Manager::rollback_transaction(conn);
+                Err(error.into())
+            }
+        },
+        Err(error) => {
+            let _ = Manager::rollback_transaction(conn);
+            Err(error)
+        }
     }
 }
 

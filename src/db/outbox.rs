@@ -3,6 +3,8 @@
 //! as a record a member's export shows, until the member is deleted.
 
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use time::PrimitiveDateTime;
 
 use super::schema::outbox;
@@ -25,7 +27,7 @@ pub struct NewMessage {
 
 /// A queued message.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct Message {
     pub id: i32,
     pub user_id: Option<i32>,
@@ -43,7 +45,7 @@ pub struct Message {
 
 impl NewMessage {
     /// Queues the message, due now.
-    pub fn queue(&self, conn: &mut SqliteConnection) -> QueryResult<()> {
+    pub fn queue(&self, conn: &mut DbConn) -> QueryResult<()> {
         let now = super::now();
         diesel::insert_into(outbox::table)
             .values((
@@ -63,11 +65,7 @@ impl NewMessage {
 
 impl Message {
     /// Pending messages due at `now`, oldest first.
-    pub fn due(
-        conn: &mut SqliteConnection,
-        now: PrimitiveDateTime,
-        limit: i64,
-    ) -> QueryResult<Vec<Self>> {
+    pub fn due(conn: &mut DbConn, now: PrimitiveDateTime, limit: i64) -> QueryResult<Vec<Self>> {
         outbox::table
             .filter(outbox::status.eq(PENDING))
             .filter(outbox::next_attempt_at.le(now))
@@ -78,7 +76,7 @@ impl Message {
     }
 
     /// The earliest time a pending message is due, if any is pending.
-    pub fn next_due(conn: &mut SqliteConnection) -> QueryResult<Option<PrimitiveDateTime>> {
+    pub fn next_due(conn: &mut DbConn) -> QueryResult<Option<PrimitiveDateTime>> {
         outbox::table
             .filter(outbox::status.eq(PENDING))
             .select(diesel::dsl::min(outbox::next_attempt_at))
@@ -91,7 +89,7 @@ impl Message {
     /// once per claim, and another sender (a second instance) cannot claim it meanwhile. False
     /// when it was not due any more.
     pub fn claim(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         id: i32,
         now: PrimitiveDateTime,
         lease: time::Duration,
@@ -113,12 +111,7 @@ impl Message {
     /// Records that the message went out, keeping `text` and `html` (the bodies with their
     /// one-time links removed) as the record of it. `false` when the message is gone: its member
     /// deleted their account while it was being sent.
-    pub fn mark_sent(
-        conn: &mut SqliteConnection,
-        id: i32,
-        text: &str,
-        html: &str,
-    ) -> QueryResult<bool> {
+    pub fn mark_sent(conn: &mut DbConn, id: i32, text: &str, html: &str) -> QueryResult<bool> {
         diesel::update(outbox::table.find(id))
             .set((
                 outbox::status.eq(SENT),
@@ -134,7 +127,7 @@ impl Message {
     /// Records a failed attempt (already counted by its claim): tried again at `retry_at`, or
     /// marked failed for good when `None`.
     pub fn mark_attempt_failed(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         id: i32,
         error: &str,
         retry_at: Option<PrimitiveDateTime>,
@@ -152,7 +145,7 @@ impl Message {
 
     /// Gives a new member the mail sent to their address before the account existed (the link
     /// that confirmed it), so their export shows it and deleting the account removes it.
-    pub fn adopt(conn: &mut SqliteConnection, user_id: i32, address: &str) -> QueryResult<()> {
+    pub fn adopt(conn: &mut DbConn, user_id: i32, address: &str) -> QueryResult<()> {
         diesel::update(
             outbox::table
                 .filter(outbox::user_id.is_null())
@@ -164,8 +157,8 @@ impl Message {
     }
 
     /// How many messages wait to go out, and how many were given up.
-    pub fn backlog(conn: &mut SqliteConnection) -> QueryResult<(i64, i64)> {
-        let count = |status: &str, conn: &mut SqliteConnection| {
+    pub fn backlog(conn: &mut DbConn) -> QueryResult<(i64, i64)> {
+        let count = |status: &str, conn: &mut DbConn| {
             outbox::table
                 .filter(outbox::status.eq(status.to_owned()))
                 .count()
@@ -175,7 +168,7 @@ impl Message {
     }
 
     /// Every message sent, or to be sent, to a member.
-    pub fn for_user(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<Self>> {
+    pub fn for_user(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<Self>> {
         outbox::table
             .filter(outbox::user_id.eq(user_id))
             .order(outbox::id.asc())

@@ -3,6 +3,8 @@
 
 use diesel::prelude::*;
 
+use crate::db::DbConn;
+
 use super::schema::slug_redirects;
 
 pub const ARTICLE: &str = "article";
@@ -11,7 +13,7 @@ pub const TAG: &str = "tag";
 
 /// Remembers that `old` led to `target_id`. The new slug stops being a redirect, if it was one.
 pub fn remember(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     kind: &str,
     old: &str,
     new: &str,
@@ -23,7 +25,7 @@ pub fn remember(
             .filter(slug_redirects::old_slug.eq(new)),
     )
     .execute(conn)?;
-    diesel::insert_into(slug_redirects::table)
+    crate::on_backend!(conn, c => diesel::insert_into(slug_redirects::table)
         .values((
             slug_redirects::kind.eq(kind),
             slug_redirects::old_slug.eq(old),
@@ -33,12 +35,12 @@ pub fn remember(
         .on_conflict((slug_redirects::kind, slug_redirects::old_slug))
         .do_update()
         .set(slug_redirects::target_id.eq(target_id))
-        .execute(conn)
-        .map(drop)
+        .execute(c))
+    .map(drop)
 }
 
 /// What an old slug now leads to.
-pub fn target(conn: &mut SqliteConnection, kind: &str, old: &str) -> QueryResult<Option<i32>> {
+pub fn target(conn: &mut DbConn, kind: &str, old: &str) -> QueryResult<Option<i32>> {
     slug_redirects::table
         .filter(slug_redirects::kind.eq(kind))
         .filter(slug_redirects::old_slug.eq(old))
@@ -48,7 +50,7 @@ pub fn target(conn: &mut SqliteConnection, kind: &str, old: &str) -> QueryResult
 }
 
 /// Where an old address now is, as a path, when what it led to is still public.
-pub fn moved(conn: &mut SqliteConnection, kind: &str, old: &str) -> QueryResult<Option<String>> {
+pub fn moved(conn: &mut DbConn, kind: &str, old: &str) -> QueryResult<Option<String>> {
     use super::schema::{articles, categories, tags};
     let Some(id) = target(conn, kind, old)? else {
         return Ok(None);

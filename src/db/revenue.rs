@@ -3,6 +3,8 @@
 
 use diesel::dsl::count_star;
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use time::{Duration, PrimitiveDateTime};
 
 use super::billing::{ACTIVE, PAST_DUE};
@@ -20,7 +22,7 @@ pub struct Revenue {
     pub complimentary: i64,
 }
 
-pub fn revenue(conn: &mut SqliteConnection) -> QueryResult<Revenue> {
+pub fn revenue(conn: &mut DbConn) -> QueryResult<Revenue> {
     let paying: Vec<(String, i32, String)> = subscriptions::table
         .filter(subscriptions::status.eq_any([ACTIVE, PAST_DUE]))
         .select((
@@ -68,7 +70,7 @@ pub fn revenue(conn: &mut SqliteConnection) -> QueryResult<Revenue> {
 
 /// Trial sign-ups and conversions to paid in each of the `weeks` weeks up to now (oldest first),
 /// weeks starting on Monday.
-pub fn weekly(conn: &mut SqliteConnection, weeks: i64) -> QueryResult<Vec<(time::Date, i64, i64)>> {
+pub fn weekly(conn: &mut DbConn, weeks: i64) -> QueryResult<Vec<(time::Date, i64, i64)>> {
     let today = super::now().date();
     let monday = today - Duration::days(i64::from(today.weekday().number_days_from_monday()));
     let first = monday - Duration::weeks(weeks - 1);

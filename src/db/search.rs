@@ -1,6 +1,13 @@
-//! Full-text search over published articles through the `articles_fts` FTS5 index.
+//! Full-text search over published articles: SQLite's FTS5 index `articles_fts`, or on PostgreSQL
+//! the table of the same name whose generated `tsvector` columns have GIN indexes (see the
+//! migrations). The same rules on both: every term must match, the last one also as a prefix, a
+//! match in the title counts most, then the summary, then the body, and members-only text is found
+//! only by readers with access. Ranking differs in detail between the two (bm25 against
+//! `ts_rank`); what is found does not.
 
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use diesel::sql_types::{BigInt, Double, Integer, Text};
 
 use super::articles::ArticleCard;
@@ -61,7 +68,7 @@ pub struct SearchResults {
 /// ones; a word found only past a teaser finds nothing. The excerpt of a members-only article
 /// comes from its summary for them, so search never shows what only members may read.
 pub fn search(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     query: &SearchQuery,
     offset: i64,
     limit: i64,
@@ -70,12 +77,15 @@ pub fn search(
     if query.is_empty() {
         return Ok(SearchResults::default());
     }
+    if let DbConn::Postgres(_) = conn {
+        return search_postgres(conn, query, offset, limit, members_text);
+    }
     let expression = if members_text {
         query.fts_expression()
     } else {
         format!("{{title summary body_text}} : ({})", query.fts_expression())
     };
-    let mut candidates: Vec<Candidate> = diesel::sql_query(
+    let candidates: Vec<Candidate> = diesel::sql_query(
         "SELECT articles_fts.rowid AS id, bm25(articles_fts, 10.0, 5.0, 1.0, 1.0) AS score \
          FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid \
          WHERE articles_fts MATCH ? AND articles.status = 'published' \
@@ -84,17 +94,7 @@ pub fn search(
     .bind::<Text, _>(&expression)
     .bind::<BigInt, _>(COUNT_LIMIT + 1)
     .load(conn)?;
-    let total = i64::try_from(candidates.len()).unwrap_or(i64::MAX);
-    candidates.truncate(usize::try_from(COUNT_LIMIT).unwrap_or(usize::MAX));
-    // A lower bm25 score is a better match.
-    candidates.sort_by(|a, b| a.score.total_cmp(&b.score).then(b.id.cmp(&a.id)));
-    let ids: Vec<i32> = candidates
-        .iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(0))
-        .map(|c| c.id)
-        .collect();
-    let cards = ArticleCard::by_ids(conn, &ids)?;
+    let (cards, total) = page_of(conn, candidates, offset, limit)?;
     let mut hits = Vec::with_capacity(cards.len());
     for card in cards {
         // -1 lets FTS5 pick the column with the best match; 1 is the summary.
@@ -117,6 +117,88 @@ pub fn search(
         });
     }
     Ok(SearchResults { hits, total })
+}
+
+/// The query of [`search`] on PostgreSQL: `$1` the quoted terms, `$2` the prefix or ''.
+const PG_QUERY: &str = "(CASE WHEN $2 = '' THEN websearch_to_tsquery('english', $1) \
+     ELSE websearch_to_tsquery('english', $1) && (websearch_to_tsquery('english', $2) \
+     || to_tsquery('simple', $2 || ':*')) END)";
+
+/// [`search`] on PostgreSQL. Weights A to D stand for title, summary, body and members-only text;
+/// `ts_rank` is higher for a better match, so it is negated to sort as bm25 does.
+fn search_postgres(
+    conn: &mut DbConn,
+    query: &SearchQuery,
+    offset: i64,
+    limit: i64,
+    members_text: bool,
+) -> QueryResult<SearchResults> {
+    let (words, prefix) = query.postgres_terms();
+    let document = if members_text {
+        "document"
+    } else {
+        "public_document"
+    };
+    let candidates: Vec<Candidate> = diesel::sql_query(format!(
+        "SELECT articles_fts.article_id AS id, \
+         -ts_rank('{{0.1, 0.2, 0.5, 1.0}}', articles_fts.{document}, {PG_QUERY})::float8 AS score \
+         FROM articles_fts JOIN articles ON articles.id = articles_fts.article_id \
+         WHERE articles_fts.{document} @@ {PG_QUERY} AND articles.status = 'published' \
+         ORDER BY articles_fts.article_id DESC LIMIT $3"
+    ))
+    .bind::<Text, _>(&words)
+    .bind::<Text, _>(&prefix)
+    .bind::<BigInt, _>(COUNT_LIMIT + 1)
+    .load(conn)?;
+    let (cards, total) = page_of(conn, candidates, offset, limit)?;
+    let mut hits = Vec::with_capacity(cards.len());
+    for card in cards {
+        // The excerpt comes from the text the reader may read that matched: the body (the whole
+        // of it for members), else the summary.
+        let text = if card.is_members_only() && !members_text {
+            "summary"
+        } else if members_text {
+            "CASE WHEN to_tsvector('english', members_text) @@ q.query THEN members_text \
+             WHEN to_tsvector('english', body_text) @@ q.query THEN body_text ELSE summary END"
+        } else {
+            "CASE WHEN to_tsvector('english', body_text) @@ q.query THEN body_text ELSE summary END"
+        };
+        let row: Snippet = diesel::sql_query(format!(
+            "SELECT ts_headline('english', {text}, q.query, 'StartSel=' || chr(2) || \
+             ', StopSel=' || chr(3) || ', MaxWords=28, MinWords=12, ShortWord=2') AS snippet \
+             FROM articles_fts, (SELECT {PG_QUERY} AS query) AS q WHERE article_id = $3"
+        ))
+        .bind::<Text, _>(&words)
+        .bind::<Text, _>(&prefix)
+        .bind::<Integer, _>(card.id)
+        .get_result(conn)?;
+        hits.push(SearchHit {
+            snippet: split_snippet(&row.snippet),
+            card,
+        });
+    }
+    Ok(SearchResults { hits, total })
+}
+
+/// The page's cards of `candidates` (newest first, at most one past [`COUNT_LIMIT`]), best match
+/// first, and how many there were.
+fn page_of(
+    conn: &mut DbConn,
+    mut candidates: Vec<Candidate>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<ArticleCard>, i64)> {
+    let total = i64::try_from(candidates.len()).unwrap_or(i64::MAX);
+    candidates.truncate(usize::try_from(COUNT_LIMIT).unwrap_or(usize::MAX));
+    // A lower score is a better match.
+    candidates.sort_by(|a, b| a.score.total_cmp(&b.score).then(b.id.cmp(&a.id)));
+    let ids: Vec<i32> = candidates
+        .iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|c| c.id)
+        .collect();
+    Ok((ArticleCard::by_ids(conn, &ids)?, total))
 }
 
 /// The text of an article as the index keeps it: what every reader may match, and what only
@@ -148,25 +230,35 @@ impl<'a> IndexedText<'a> {
 /// Writes an article's entry in the search index, replacing any earlier one. Called by the one
 /// path that saves articles, inside its transaction.
 pub fn index(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     id: i32,
     title: &str,
     summary: &str,
     text: &IndexedText<'_>,
 ) -> QueryResult<()> {
-    diesel::sql_query("DELETE FROM articles_fts WHERE rowid = ?")
+    let insert = match conn {
+        DbConn::Sqlite(_) => {
+            diesel::sql_query("DELETE FROM articles_fts WHERE rowid = ?")
+                .bind::<Integer, _>(id)
+                .execute(conn)?;
+            "INSERT INTO articles_fts (rowid, title, summary, body_text, members_text) \
+             VALUES (?, ?, ?, ?, ?)"
+        }
+        // The generated columns follow the text.
+        DbConn::Postgres(_) => {
+            "INSERT INTO articles_fts (article_id, title, summary, body_text, members_text) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (article_id) DO UPDATE SET \
+             title = excluded.title, summary = excluded.summary, body_text = excluded.body_text, \
+             members_text = excluded.members_text"
+        }
+    };
+    diesel::sql_query(insert)
         .bind::<Integer, _>(id)
+        .bind::<Text, _>(title)
+        .bind::<Text, _>(summary)
+        .bind::<Text, _>(text.public)
+        .bind::<Text, _>(text.members)
         .execute(conn)?;
-    diesel::sql_query(
-        "INSERT INTO articles_fts (rowid, title, summary, body_text, members_text) \
-         VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind::<Integer, _>(id)
-    .bind::<Text, _>(title)
-    .bind::<Text, _>(summary)
-    .bind::<Text, _>(text.public)
-    .bind::<Text, _>(text.members)
-    .execute(conn)?;
     Ok(())
 }
 

@@ -2,13 +2,15 @@
 //! its cookie. Deleting a row ends that session at once, on every instance sharing the database.
 
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use time::PrimitiveDateTime;
 
 use super::schema::sessions;
 
 /// A session as the server keeps it.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct SessionRow {
     pub id: i32,
     pub user_id: i32,
@@ -21,7 +23,7 @@ pub struct SessionRow {
 
 /// A device a member is signed in on, as the account page lists it.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct Device {
     pub id: i32,
     pub key_hash: String,
@@ -52,7 +54,7 @@ impl SessionRow {
     /// made with, or the one the settings give now, when they were lowered since), and used within
     /// the idle lifetime.
     pub fn find_live(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         key_hash: &str,
         now: PrimitiveDateTime,
         lifetimes: Lifetimes,
@@ -68,11 +70,7 @@ impl SessionRow {
     }
 
     /// True when a session with this key hash exists and has not passed its absolute end.
-    pub fn exists(
-        conn: &mut SqliteConnection,
-        key_hash: &str,
-        now: PrimitiveDateTime,
-    ) -> QueryResult<bool> {
+    pub fn exists(conn: &mut DbConn, key_hash: &str, now: PrimitiveDateTime) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(
             sessions::table
                 .filter(sessions::key_hash.eq(key_hash))
@@ -82,7 +80,7 @@ impl SessionRow {
     }
 
     pub fn insert(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         key_hash: &str,
         user_id: i32,
         state: &str,
@@ -105,11 +103,7 @@ impl SessionRow {
     }
 
     /// Replaces a session's state; returns false when the session no longer exists.
-    pub fn update_state(
-        conn: &mut SqliteConnection,
-        key_hash: &str,
-        state: &str,
-    ) -> QueryResult<bool> {
+    pub fn update_state(conn: &mut DbConn, key_hash: &str, state: &str) -> QueryResult<bool> {
         diesel::update(sessions::table.filter(sessions::key_hash.eq(key_hash)))
             .set(sessions::state.eq(state))
             .execute(conn)
@@ -117,30 +111,26 @@ impl SessionRow {
     }
 
     /// Records that the session was used now.
-    pub fn touch(conn: &mut SqliteConnection, id: i32, now: PrimitiveDateTime) -> QueryResult<()> {
+    pub fn touch(conn: &mut DbConn, id: i32, now: PrimitiveDateTime) -> QueryResult<()> {
         diesel::update(sessions::table.find(id))
             .set(sessions::last_seen_at.eq(now))
             .execute(conn)
             .map(drop)
     }
 
-    pub fn delete_by_key(conn: &mut SqliteConnection, key_hash: &str) -> QueryResult<()> {
+    pub fn delete_by_key(conn: &mut DbConn, key_hash: &str) -> QueryResult<()> {
         diesel::delete(sessions::table.filter(sessions::key_hash.eq(key_hash)))
             .execute(conn)
             .map(drop)
     }
 
     /// Ends every session of a member.
-    pub fn delete_all_for(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<usize> {
+    pub fn delete_all_for(conn: &mut DbConn, user_id: i32) -> QueryResult<usize> {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
     }
 
     /// Ends every session of a member but the one with row id `keep`.
-    pub fn delete_all_but(
-        conn: &mut SqliteConnection,
-        user_id: i32,
-        keep: i32,
-    ) -> QueryResult<usize> {
+    pub fn delete_all_but(conn: &mut DbConn, user_id: i32, keep: i32) -> QueryResult<usize> {
         diesel::delete(
             sessions::table
                 .filter(sessions::user_id.eq(user_id))
@@ -150,7 +140,7 @@ impl SessionRow {
     }
 
     /// Ends one of a member's sessions, by its row id; false when it was not theirs or is gone.
-    pub fn delete_one(conn: &mut SqliteConnection, user_id: i32, id: i32) -> QueryResult<bool> {
+    pub fn delete_one(conn: &mut DbConn, user_id: i32, id: i32) -> QueryResult<bool> {
         diesel::delete(
             sessions::table
                 .filter(sessions::user_id.eq(user_id))
@@ -162,7 +152,7 @@ impl SessionRow {
 
     /// Removes sessions past either lifetime.
     pub fn sweep(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         now: PrimitiveDateTime,
         lifetimes: Lifetimes,
     ) -> QueryResult<usize> {
@@ -180,7 +170,7 @@ impl SessionRow {
 
 impl Device {
     /// A member's signed-in devices, most recently used first.
-    pub fn for_user(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<Self>> {
+    pub fn for_user(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<Self>> {
         sessions::table
             .filter(sessions::user_id.eq(user_id))
             .order(sessions::last_seen_at.desc())

@@ -3,6 +3,8 @@
 
 use diesel::prelude::*;
 
+use crate::db::DbConn;
+
 use super::schema::settings;
 
 /// The settings the site runs with.
@@ -48,7 +50,7 @@ impl Default for SiteSettings {
 }
 
 impl SiteSettings {
-    pub fn load(conn: &mut SqliteConnection) -> QueryResult<Self> {
+    pub fn load(conn: &mut DbConn) -> QueryResult<Self> {
         let rows: Vec<(String, String)> = settings::table
             .select((settings::key, settings::value))
             .load(conn)?;
@@ -99,10 +101,7 @@ impl SiteSettings {
     }
 
     /// Stores the plans `guidepost stripe setup` made.
-    pub fn set_plans(
-        conn: &mut SqliteConnection,
-        plans: &crate::billing::Plans,
-    ) -> QueryResult<()> {
+    pub fn set_plans(conn: &mut DbConn, plans: &crate::billing::Plans) -> QueryResult<()> {
         super::write_transaction(conn, |conn| {
             Self::set(conn, "stripe_currency", &plans.currency)?;
             Self::set(conn, "stripe_monthly_amount", &plans.monthly.to_string())?;
@@ -114,7 +113,7 @@ impl SiteSettings {
     }
 
     /// The id of the webhook endpoint `guidepost stripe setup` made, if it made one.
-    pub fn webhook_endpoint(conn: &mut SqliteConnection) -> QueryResult<Option<String>> {
+    pub fn webhook_endpoint(conn: &mut DbConn) -> QueryResult<Option<String>> {
         settings::table
             .find("stripe_webhook_endpoint")
             .select(settings::value)
@@ -123,9 +122,9 @@ impl SiteSettings {
     }
 
     /// Stores one setting.
-    pub fn set(conn: &mut SqliteConnection, key: &str, value: &str) -> QueryResult<()> {
+    pub fn set(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<()> {
         let now = super::now();
-        diesel::insert_into(settings::table)
+        crate::on_backend!(conn, c => diesel::insert_into(settings::table)
             .values((
                 settings::key.eq(key),
                 settings::value.eq(value),
@@ -134,8 +133,8 @@ impl SiteSettings {
             .on_conflict(settings::key)
             .do_update()
             .set((settings::value.eq(value), settings::updated_at.eq(now)))
-            .execute(conn)
-            .map(drop)
+            .execute(c))
+        .map(drop)
     }
 }
 

@@ -5,6 +5,8 @@
 //! sent it, never for a later one made by someone else.
 
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use time::PrimitiveDateTime;
 
 use super::schema::pending_signups;
@@ -15,7 +17,7 @@ use crate::domain::{DisplayName, Email};
 pub const VALID_FOR: time::Duration = time::Duration::hours(24);
 
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = pending_signups, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = pending_signups, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct PendingSignup {
     pub id: i32,
     pub email: String,
@@ -28,7 +30,7 @@ pub struct PendingSignup {
 impl PendingSignup {
     /// Stores a sign-up whose link carries the token hashed as `token_hash`.
     pub fn create(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         token_hash: &str,
         email: &Email,
         name: &DisplayName,
@@ -52,7 +54,7 @@ impl PendingSignup {
 
     /// The unexpired sign-up whose link carries this token.
     pub fn find_valid(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         token_hash: &str,
         now: PrimitiveDateTime,
     ) -> QueryResult<Option<Self>> {
@@ -69,20 +71,20 @@ impl PendingSignup {
     }
 
     /// Forgets one pending sign-up (its confirmation was tried too often).
-    pub fn forget(conn: &mut SqliteConnection, id: i32) -> QueryResult<()> {
+    pub fn forget(conn: &mut DbConn, id: i32) -> QueryResult<()> {
         diesel::delete(pending_signups::table.find(id))
             .execute(conn)
             .map(drop)
     }
 
     /// Forgets every pending sign-up of an address (one was confirmed, or the account exists).
-    pub fn forget_address(conn: &mut SqliteConnection, email: &str) -> QueryResult<usize> {
+    pub fn forget_address(conn: &mut DbConn, email: &str) -> QueryResult<usize> {
         diesel::delete(pending_signups::table.filter(pending_signups::email.eq(email)))
             .execute(conn)
     }
 
     /// Removes sign-ups whose link expired before `before`.
-    pub fn sweep(conn: &mut SqliteConnection, before: PrimitiveDateTime) -> QueryResult<usize> {
+    pub fn sweep(conn: &mut DbConn, before: PrimitiveDateTime) -> QueryResult<usize> {
         diesel::delete(pending_signups::table.filter(pending_signups::expires_at.lt(before)))
             .execute(conn)
     }

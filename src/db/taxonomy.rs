@@ -4,11 +4,13 @@
 
 use diesel::prelude::*;
 
+use crate::db::DbConn;
+
 use super::schema::{article_tags, categories, tags};
 use crate::domain::Slug;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = categories, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = categories, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct Category {
     pub id: i32,
     pub slug: String,
@@ -19,7 +21,7 @@ pub struct Category {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = tags, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = tags, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct Tag {
     pub id: i32,
     pub slug: String,
@@ -48,7 +50,7 @@ struct NewTag<'a> {
 }
 
 impl Category {
-    pub fn find_by_slug(conn: &mut SqliteConnection, slug: &str) -> QueryResult<Option<Self>> {
+    pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Self>> {
         categories::table
             .filter(categories::slug.eq(slug))
             .select(Self::as_select())
@@ -57,7 +59,7 @@ impl Category {
     }
 
     /// Categories that hold at least one published article, by name.
-    pub fn list_in_use(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+    pub fn list_in_use(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
         categories::table
             .filter(categories::published_articles.gt(0))
             .order(categories::name.asc())
@@ -68,7 +70,7 @@ impl Category {
     /// Finds the category with this name's slug, creating it when missing. A description given
     /// here replaces the stored one.
     pub fn upsert(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         slug: &Slug,
         name: &str,
         description: Option<&str>,
@@ -77,7 +79,7 @@ impl Category {
             return match description {
                 Some(d) if d != found.description => diesel::update(&found)
                     .set(categories::description.eq(d))
-                    .returning(Self::as_returning())
+                    .returning(<Self as Selectable<crate::db::connection::MultiBackend>>::construct_selection())
                     .get_result(conn),
                 _ => Ok(found),
             };
@@ -89,13 +91,15 @@ impl Category {
                 description: description.unwrap_or(""),
                 created_at: super::now(),
             })
-            .returning(Self::as_returning())
+            .returning(
+                <Self as Selectable<crate::db::connection::MultiBackend>>::construct_selection(),
+            )
             .get_result(conn)
     }
 }
 
 impl Tag {
-    pub fn find_by_slug(conn: &mut SqliteConnection, slug: &str) -> QueryResult<Option<Self>> {
+    pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Self>> {
         tags::table
             .filter(tags::slug.eq(slug))
             .select(Self::as_select())
@@ -104,7 +108,7 @@ impl Tag {
     }
 
     /// Tags on at least one published article, by name.
-    pub fn list_in_use(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+    pub fn list_in_use(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
         tags::table
             .filter(tags::published_articles.gt(0))
             .order(tags::name.asc())
@@ -113,7 +117,7 @@ impl Tag {
     }
 
     /// The tags of one article, by name.
-    pub fn for_article(conn: &mut SqliteConnection, article_id: i32) -> QueryResult<Vec<Self>> {
+    pub fn for_article(conn: &mut DbConn, article_id: i32) -> QueryResult<Vec<Self>> {
         tags::table
             .inner_join(article_tags::table)
             .filter(article_tags::article_id.eq(article_id))
@@ -124,7 +128,7 @@ impl Tag {
 
     /// Finds the tag with this slug, creating it when missing; see [`Category::upsert`].
     pub fn upsert(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         slug: &Slug,
         name: &str,
         description: Option<&str>,
@@ -133,7 +137,7 @@ impl Tag {
             return match description {
                 Some(d) if d != found.description => diesel::update(&found)
                     .set(tags::description.eq(d))
-                    .returning(Self::as_returning())
+                    .returning(<Self as Selectable<crate::db::connection::MultiBackend>>::construct_selection())
                     .get_result(conn),
                 _ => Ok(found),
             };
@@ -145,16 +149,14 @@ impl Tag {
                 description: description.unwrap_or(""),
                 created_at: super::now(),
             })
-            .returning(Self::as_returning())
+            .returning(
+                <Self as Selectable<crate::db::connection::MultiBackend>>::construct_selection(),
+            )
             .get_result(conn)
     }
 
     /// Makes `tag_ids` the article's whole set of tags.
-    pub fn set_for_article(
-        conn: &mut SqliteConnection,
-        article_id: i32,
-        tag_ids: &[i32],
-    ) -> QueryResult<()> {
+    pub fn set_for_article(conn: &mut DbConn, article_id: i32, tag_ids: &[i32]) -> QueryResult<()> {
         diesel::delete(article_tags::table.filter(article_tags::article_id.eq(article_id)))
             .execute(conn)?;
         let rows: Vec<_> = tag_ids
@@ -167,9 +169,9 @@ impl Tag {
             })
             .collect();
         if !rows.is_empty() {
-            diesel::insert_into(article_tags::table)
+            crate::on_backend!(conn, c => diesel::insert_into(article_tags::table)
                 .values(&rows)
-                .execute(conn)?;
+                .execute(c))?;
         }
         Ok(())
     }
@@ -199,14 +201,14 @@ fn taken(error: diesel::result::Error) -> TopicError {
 /// Editing categories: the list, create, change (an old address keeps working), delete (refused
 /// while any article, draft or not, is filed under it).
 impl Category {
-    pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
         categories::table
             .order(categories::name.asc())
             .select(Self::as_select())
             .load(conn)
     }
 
-    pub fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<Self>> {
+    pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<Self>> {
         categories::table
             .find(id)
             .select(Self::as_select())
@@ -215,7 +217,7 @@ impl Category {
     }
 
     pub fn create(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         slug: &Slug,
         name: &str,
         description: &str,
@@ -227,13 +229,15 @@ impl Category {
                 description,
                 created_at: super::now(),
             })
-            .returning(Self::as_returning())
+            .returning(
+                <Self as Selectable<crate::db::connection::MultiBackend>>::construct_selection(),
+            )
             .get_result(conn)
             .map_err(taken)
     }
 
     pub fn change(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         old: &Self,
         slug: &Slug,
         name: &str,
@@ -259,7 +263,7 @@ impl Category {
         Ok(())
     }
 
-    pub fn delete(conn: &mut SqliteConnection, id: i32) -> Result<(), TopicError> {
+    pub fn delete(conn: &mut DbConn, id: i32) -> Result<(), TopicError> {
         let filed: i64 = super::schema::articles::table
             .filter(super::schema::articles::category_id.eq(id))
             .count()
@@ -274,14 +278,14 @@ impl Category {
 
 /// Editing tags, as categories; deleting a tag takes it off its articles.
 impl Tag {
-    pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
         tags::table
             .order(tags::name.asc())
             .select(Self::as_select())
             .load(conn)
     }
 
-    pub fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<Self>> {
+    pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<Self>> {
         tags::table
             .find(id)
             .select(Self::as_select())
@@ -290,7 +294,7 @@ impl Tag {
     }
 
     pub fn create(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         slug: &Slug,
         name: &str,
         description: &str,
@@ -302,13 +306,15 @@ impl Tag {
                 description,
                 created_at: super::now(),
             })
-            .returning(Self::as_returning())
+            .returning(
+                <Self as Selectable<crate::db::connection::MultiBackend>>::construct_selection(),
+            )
             .get_result(conn)
             .map_err(taken)
     }
 
     pub fn change(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         old: &Self,
         slug: &Slug,
         name: &str,
@@ -334,7 +340,7 @@ impl Tag {
         Ok(())
     }
 
-    pub fn delete(conn: &mut SqliteConnection, id: i32) -> Result<(), TopicError> {
+    pub fn delete(conn: &mut DbConn, id: i32) -> Result<(), TopicError> {
         diesel::delete(article_tags::table.filter(article_tags::tag_id.eq(id))).execute(conn)?;
         diesel::delete(tags::table.find(id)).execute(conn)?;
         Ok(())
@@ -342,7 +348,7 @@ impl Tag {
 
     /// The tags named in `names`, created when missing; in the order given, without repeats.
     pub fn find_or_create_all(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         names: &[(Slug, String)],
     ) -> QueryResult<Vec<i32>> {
         let mut ids = Vec::with_capacity(names.len());

@@ -9,6 +9,8 @@
 
 use diesel::dsl::{count_star, max};
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use time::{Duration, PrimitiveDateTime};
 
 use super::schema::throttle_events;
@@ -88,10 +90,7 @@ impl Refused {
 
 /// Reads every limit and, when none is reached, records one event for each, in one write
 /// transaction (nested in the caller's, if any).
-pub fn reserve(
-    conn: &mut SqliteConnection,
-    checks: &[Check],
-) -> QueryResult<Result<Reservation, Refused>> {
+pub fn reserve(conn: &mut DbConn, checks: &[Check]) -> QueryResult<Result<Reservation, Refused>> {
     super::write_transaction(conn, |conn| {
         let now = super::now();
         let mut counts = Vec::with_capacity(checks.len());
@@ -160,7 +159,7 @@ fn spacing(n: i64, first: Duration, longest: Duration) -> Duration {
 }
 
 /// Gives back a reservation: the attempt did not count against the limits.
-pub fn release(conn: &mut SqliteConnection, reservation: &Reservation) -> QueryResult<()> {
+pub fn release(conn: &mut DbConn, reservation: &Reservation) -> QueryResult<()> {
     diesel::delete(throttle_events::table.filter(throttle_events::id.eq_any(&reservation.ids)))
         .execute(conn)
         .map(drop)
@@ -168,7 +167,7 @@ pub fn release(conn: &mut SqliteConnection, reservation: &Reservation) -> QueryR
 
 /// Forgets a key's events in a bucket (a right password clears the failures of its account from
 /// that client; a password reset clears the account's).
-pub fn clear(conn: &mut SqliteConnection, bucket: &str, key_hash: &str) -> QueryResult<()> {
+pub fn clear(conn: &mut DbConn, bucket: &str, key_hash: &str) -> QueryResult<()> {
     diesel::delete(
         throttle_events::table
             .filter(throttle_events::bucket.eq(bucket))
@@ -179,7 +178,7 @@ pub fn clear(conn: &mut SqliteConnection, bucket: &str, key_hash: &str) -> Query
 }
 
 /// Removes events older than any limit looks back.
-pub fn sweep(conn: &mut SqliteConnection, before: PrimitiveDateTime) -> QueryResult<usize> {
+pub fn sweep(conn: &mut DbConn, before: PrimitiveDateTime) -> QueryResult<usize> {
     diesel::delete(throttle_events::table.filter(throttle_events::at.lt(before))).execute(conn)
 }
 

@@ -2,6 +2,8 @@
 //! a token works once, before it expires, for its one purpose.
 
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use time::PrimitiveDateTime;
 
 use super::schema::email_tokens;
@@ -11,7 +13,7 @@ pub const RESET_PASSWORD: &str = "reset_password";
 pub const CHANGE_EMAIL: &str = "change_email";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = email_tokens, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = email_tokens, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct EmailToken {
     pub id: i32,
     pub user_id: i32,
@@ -24,7 +26,7 @@ impl EmailToken {
     /// Stores a token for `purpose`, replacing the member's earlier unused ones for it: only the
     /// newest link works.
     pub fn create(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         user_id: i32,
         purpose: &str,
         token_hash: &str,
@@ -54,7 +56,7 @@ impl EmailToken {
 
     /// The unused, unexpired token with this hash and purpose.
     pub fn find_valid(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         token_hash: &str,
         purpose: &str,
         now: PrimitiveDateTime,
@@ -70,7 +72,7 @@ impl EmailToken {
     }
 
     /// Uses the token up; false when another request used it first.
-    pub fn consume(conn: &mut SqliteConnection, id: i32) -> QueryResult<bool> {
+    pub fn consume(conn: &mut DbConn, id: i32) -> QueryResult<bool> {
         diesel::update(
             email_tokens::table
                 .find(id)
@@ -83,7 +85,7 @@ impl EmailToken {
 
     /// Ends every unused link of a member: their password changed, so a link sent before (an
     /// address change in flight, a reset asked for by someone else) must not act afterwards.
-    pub fn forget_unused(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<usize> {
+    pub fn forget_unused(conn: &mut DbConn, user_id: i32) -> QueryResult<usize> {
         diesel::delete(
             email_tokens::table
                 .filter(email_tokens::user_id.eq(user_id))
@@ -93,7 +95,7 @@ impl EmailToken {
     }
 
     /// Removes tokens that expired before `before`.
-    pub fn sweep(conn: &mut SqliteConnection, before: PrimitiveDateTime) -> QueryResult<usize> {
+    pub fn sweep(conn: &mut DbConn, before: PrimitiveDateTime) -> QueryResult<usize> {
         diesel::delete(email_tokens::table.filter(email_tokens::expires_at.lt(before)))
             .execute(conn)
     }

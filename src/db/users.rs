@@ -2,6 +2,8 @@
 //! when they sign up; editors and admins read everything.
 
 use diesel::prelude::*;
+
+use crate::db::DbConn;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use time::PrimitiveDateTime;
 
@@ -14,7 +16,7 @@ pub const ADMIN: &str = "admin";
 pub const ACTIVE: &str = "active";
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct Author {
     pub id: i32,
     pub email: String,
@@ -35,11 +37,7 @@ pub struct NewAuthor<'a> {
 impl Author {
     /// Finds the author with this (normalised) email, creating an editor account without a
     /// password when there is none: such an account can be credited on articles but cannot log in.
-    pub fn find_or_create(
-        conn: &mut SqliteConnection,
-        email: &str,
-        name: &str,
-    ) -> QueryResult<Self> {
+    pub fn find_or_create(conn: &mut DbConn, email: &str, name: &str) -> QueryResult<Self> {
         let email = email.trim().to_lowercase();
         if let Some(found) = users::table
             .filter(users::email.eq(&email))
@@ -58,7 +56,9 @@ impl Author {
                 created_at: now,
                 updated_at: now,
             })
-            .returning(Self::as_returning())
+            .returning(
+                <Self as Selectable<crate::db::connection::MultiBackend>>::construct_selection(),
+            )
             .get_result(conn)
     }
 }
@@ -69,7 +69,7 @@ impl Author {
 #[derive(
     Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize, serde::Deserialize,
 )]
-#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct Member {
     pub id: i32,
     pub email: String,
@@ -214,7 +214,7 @@ impl Member {
         self.access(now).reads_members_only()
     }
 
-    pub fn find(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<Self>> {
+    pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<Self>> {
         users::table
             .find(id)
             .select(Self::as_select())
@@ -222,7 +222,7 @@ impl Member {
             .optional()
     }
 
-    pub fn find_by_email(conn: &mut SqliteConnection, email: &Email) -> QueryResult<Option<Self>> {
+    pub fn find_by_email(conn: &mut DbConn, email: &Email) -> QueryResult<Option<Self>> {
         users::table
             .filter(users::email.eq(email.as_str()))
             .select(Self::as_select())
@@ -232,7 +232,7 @@ impl Member {
 
     /// The member with this email and their password hash, if they have one.
     pub fn with_password(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         email: &Email,
     ) -> QueryResult<Option<(Self, Option<PasswordHash>)>> {
         let found: Option<(Self, Option<String>)> = users::table
@@ -243,10 +243,7 @@ impl Member {
         Ok(found.map(|(member, hash)| (member, hash.map(PasswordHash))))
     }
 
-    pub fn password_hash(
-        conn: &mut SqliteConnection,
-        id: i32,
-    ) -> QueryResult<Option<PasswordHash>> {
+    pub fn password_hash(conn: &mut DbConn, id: i32) -> QueryResult<Option<PasswordHash>> {
         users::table
             .find(id)
             .select(users::password_hash)
@@ -257,7 +254,7 @@ impl Member {
     /// Creates a member whose trial starts now, with the address confirmed (a sign-up becomes an
     /// account when its emailed link is followed). Two confirmations racing for one address make
     /// one account: the unique index refuses the second, reported as [`AccountError::EmailTaken`].
-    pub fn create(conn: &mut SqliteConnection, new: &NewMember<'_>) -> Result<Self, AccountError> {
+    pub fn create(conn: &mut DbConn, new: &NewMember<'_>) -> Result<Self, AccountError> {
         let now = super::now();
         let ends = now + time::Duration::days(new.trial_days);
         diesel::insert_into(users::table)
@@ -273,7 +270,9 @@ impl Member {
                 users::created_at.eq(now),
                 users::updated_at.eq(now),
             ))
-            .returning(Self::as_returning())
+            .returning(
+                <Self as Selectable<crate::db::connection::MultiBackend>>::construct_selection(),
+            )
             .get_result(conn)
             .map_err(|error| {
                 if is_unique_violation(&error) {
@@ -284,7 +283,7 @@ impl Member {
             })
     }
 
-    pub fn set_name(conn: &mut SqliteConnection, id: i32, name: &DisplayName) -> QueryResult<()> {
+    pub fn set_name(conn: &mut DbConn, id: i32, name: &DisplayName) -> QueryResult<()> {
         diesel::update(users::table.find(id))
             .set((
                 users::name.eq(name.as_str()),
@@ -295,11 +294,7 @@ impl Member {
     }
 
     /// Moves the account to a new, confirmed address.
-    pub fn set_email(
-        conn: &mut SqliteConnection,
-        id: i32,
-        email: &Email,
-    ) -> Result<(), AccountError> {
+    pub fn set_email(conn: &mut DbConn, id: i32, email: &Email) -> Result<(), AccountError> {
         let now = super::now();
         diesel::update(users::table.find(id))
             .set((
@@ -318,11 +313,7 @@ impl Member {
             })
     }
 
-    pub fn set_password_hash(
-        conn: &mut SqliteConnection,
-        id: i32,
-        hash: &PasswordHash,
-    ) -> QueryResult<()> {
+    pub fn set_password_hash(conn: &mut DbConn, id: i32, hash: &PasswordHash) -> QueryResult<()> {
         diesel::update(users::table.find(id))
             .set((
                 users::password_hash.eq(&hash.0),
@@ -332,7 +323,7 @@ impl Member {
             .map(drop)
     }
 
-    pub fn mark_email_verified(conn: &mut SqliteConnection, id: i32) -> QueryResult<()> {
+    pub fn mark_email_verified(conn: &mut DbConn, id: i32) -> QueryResult<()> {
         let now = super::now();
         diesel::update(
             users::table
@@ -346,7 +337,7 @@ impl Member {
 
     /// Members whose trial ends within `days` of `now` and who have not had the reminder yet.
     pub fn due_trial_reminder(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         now: PrimitiveDateTime,
         days: i64,
     ) -> QueryResult<Vec<Self>> {
@@ -360,7 +351,7 @@ impl Member {
             .load(conn)
     }
 
-    pub fn mark_reminded(conn: &mut SqliteConnection, id: i32) -> QueryResult<()> {
+    pub fn mark_reminded(conn: &mut DbConn, id: i32) -> QueryResult<()> {
         diesel::update(users::table.find(id))
             .set(users::trial_reminder_sent_at.eq(super::now()))
             .execute(conn)
@@ -368,7 +359,7 @@ impl Member {
     }
 
     /// Every account, newest first, for `guidepost users list`.
-    pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
         users::table
             .order(users::id.desc())
             .select(Self::as_select())
@@ -380,11 +371,7 @@ impl Member {
     /// address (`throttle_key` is the HMAC those entries are keyed by), and what the audit log says
     /// of them. Returns the ids of the mail removed, whose saved copies (see
     /// [`crate::mail::forget_saved`]) go too once this commits.
-    pub fn delete(
-        conn: &mut SqliteConnection,
-        id: i32,
-        throttle_key: &str,
-    ) -> QueryResult<Vec<i32>> {
+    pub fn delete(conn: &mut DbConn, id: i32, throttle_key: &str) -> QueryResult<Vec<i32>> {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
         diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(id))).execute(conn)?;
         let mail = diesel::delete(outbox::table.filter(outbox::user_id.eq(id)))
@@ -415,7 +402,7 @@ impl Member {
     /// each other at once cannot leave the site without one). Returns the account as it was and
     /// the ids of the mail removed with it.
     pub fn delete_checked(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         id: i32,
         throttle_key: &str,
     ) -> QueryResult<Result<(Self, Vec<i32>), Undeletable>> {
@@ -432,10 +419,7 @@ impl Member {
     /// The member, when their account may be deleted: not the last active admin, not an author.
     /// Checked before a deletion's slow steps too (cancelling at Stripe), and again in its
     /// transaction.
-    pub fn deletable(
-        conn: &mut SqliteConnection,
-        id: i32,
-    ) -> QueryResult<Result<Self, Undeletable>> {
+    pub fn deletable(conn: &mut DbConn, id: i32) -> QueryResult<Result<Self, Undeletable>> {
         let Some(member) = Self::find(conn, id)? else {
             return Ok(Err(Undeletable::Gone));
         };
@@ -459,7 +443,7 @@ impl Member {
     /// A page of accounts whose name or email contains `search` (all when empty), newest first,
     /// and how many match.
     pub fn search(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         search: &str,
         offset: i64,
         limit: i64,
@@ -494,14 +478,14 @@ impl Member {
         Ok((found, narrowed().count().get_result(conn)?))
     }
 
-    pub fn set_role(conn: &mut SqliteConnection, id: i32, role: &str) -> QueryResult<()> {
+    pub fn set_role(conn: &mut DbConn, id: i32, role: &str) -> QueryResult<()> {
         diesel::update(users::table.find(id))
             .set((users::role.eq(role), users::updated_at.eq(super::now())))
             .execute(conn)
             .map(drop)
     }
 
-    pub fn set_status(conn: &mut SqliteConnection, id: i32, status: &str) -> QueryResult<()> {
+    pub fn set_status(conn: &mut DbConn, id: i32, status: &str) -> QueryResult<()> {
         diesel::update(users::table.find(id))
             .set((users::status.eq(status), users::updated_at.eq(super::now())))
             .execute(conn)
@@ -510,11 +494,7 @@ impl Member {
 
     /// Moves the end of a member's trial (starting one if they had none); a new end may earn a
     /// new reminder.
-    pub fn set_trial_end(
-        conn: &mut SqliteConnection,
-        id: i32,
-        ends: PrimitiveDateTime,
-    ) -> QueryResult<()> {
+    pub fn set_trial_end(conn: &mut DbConn, id: i32, ends: PrimitiveDateTime) -> QueryResult<()> {
         let now = super::now();
         diesel::update(users::table.find(id))
             .set((
@@ -532,7 +512,7 @@ impl Member {
     }
 
     /// Active admins: the last one cannot be demoted, disabled or deleted.
-    pub fn count_active_admins(conn: &mut SqliteConnection) -> QueryResult<i64> {
+    pub fn count_active_admins(conn: &mut DbConn) -> QueryResult<i64> {
         users::table
             .filter(users::role.eq(ADMIN))
             .filter(users::status.eq(ACTIVE))
@@ -542,7 +522,7 @@ impl Member {
 
     /// Makes an account an admin with this password, creating it when the address is new.
     pub fn make_admin(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         email: &Email,
         name: &DisplayName,
         hash: &PasswordHash,
@@ -594,7 +574,7 @@ struct SignupDay {
 }
 
 impl MemberStats {
-    pub fn load(conn: &mut SqliteConnection, now: PrimitiveDateTime) -> QueryResult<Self> {
+    pub fn load(conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<Self> {
         let members = || users::table.filter(users::role.eq(MEMBER)).into_boxed();
         Ok(Self {
             active_trials: members()
@@ -616,13 +596,14 @@ impl MemberStats {
 
     /// Sign-ups per day since `since` (days without any are missing).
     pub fn signups_per_day(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConn,
         since: time::Date,
     ) -> QueryResult<Vec<(time::Date, i64)>> {
-        let rows: Vec<SignupDay> = diesel::sql_query(
+        let rows: Vec<SignupDay> = diesel::sql_query(super::connection::placeholders(
+            conn.kind(),
             "SELECT date(created_at) AS day, count(*) AS n FROM users \
              WHERE role = 'member' AND created_at >= ? GROUP BY date(created_at) ORDER BY day",
-        )
+        ))
         .bind::<diesel::sql_types::Date, _>(since)
         .load(conn)?;
         Ok(rows.into_iter().map(|r| (r.day, r.n)).collect())

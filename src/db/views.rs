@@ -2,13 +2,16 @@
 //! in memory (`crate::readership`); this adds batches of counts.
 
 use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::connection::placeholders;
 use diesel::sql_types::{BigInt, Date, Integer, Text};
 use time::Date as Day;
 
 use super::schema::{articles, page_views};
 
 /// Adds `views` to the count of the article with `slug` on `day`; unknown slugs are ignored.
-pub fn add(conn: &mut SqliteConnection, slug: &str, day: Day, views: i64) -> QueryResult<()> {
+pub fn add(conn: &mut DbConn, slug: &str, day: Day, views: i64) -> QueryResult<()> {
     let Some(id) = articles::table
         .filter(articles::slug.eq(slug))
         .select(articles::id)
@@ -17,10 +20,11 @@ pub fn add(conn: &mut SqliteConnection, slug: &str, day: Day, views: i64) -> Que
     else {
         return Ok(());
     };
-    diesel::sql_query(
+    diesel::sql_query(placeholders(
+        conn.kind(),
         "INSERT INTO page_views (article_id, day, views) VALUES (?, ?, ?) \
-         ON CONFLICT (article_id, day) DO UPDATE SET views = views + excluded.views",
-    )
+         ON CONFLICT (article_id, day) DO UPDATE SET views = page_views.views + excluded.views",
+    ))
     .bind::<Integer, _>(id)
     .bind::<Date, _>(day)
     .bind::<BigInt, _>(views)
@@ -37,10 +41,11 @@ struct DayCount {
 }
 
 /// Views per day since `since` (days without views are missing).
-pub fn per_day(conn: &mut SqliteConnection, since: Day) -> QueryResult<Vec<(Day, i64)>> {
-    let rows: Vec<DayCount> = diesel::sql_query(
+pub fn per_day(conn: &mut DbConn, since: Day) -> QueryResult<Vec<(Day, i64)>> {
+    let rows: Vec<DayCount> = diesel::sql_query(placeholders(
+        conn.kind(),
         "SELECT day, sum(views) AS n FROM page_views WHERE day >= ? GROUP BY day ORDER BY day",
-    )
+    ))
     .bind::<Date, _>(since)
     .load(conn)?;
     Ok(rows.into_iter().map(|r| (r.day, r.n)).collect())
@@ -57,23 +62,20 @@ pub struct MostRead {
 }
 
 /// The most-read articles since `since`.
-pub fn most_read(
-    conn: &mut SqliteConnection,
-    since: Day,
-    limit: i64,
-) -> QueryResult<Vec<MostRead>> {
-    diesel::sql_query(
+pub fn most_read(conn: &mut DbConn, since: Day, limit: i64) -> QueryResult<Vec<MostRead>> {
+    diesel::sql_query(placeholders(
+        conn.kind(),
         "SELECT articles.slug AS slug, articles.title AS title, sum(page_views.views) AS views \
          FROM page_views JOIN articles ON articles.id = page_views.article_id \
-         WHERE page_views.day >= ? GROUP BY page_views.article_id ORDER BY views DESC LIMIT ?",
-    )
+         WHERE page_views.day >= ? GROUP BY articles.id ORDER BY views DESC LIMIT ?",
+    ))
     .bind::<Date, _>(since)
     .bind::<BigInt, _>(limit)
     .load(conn)
 }
 
 /// The views the table holds in all, for tests and the dashboard.
-pub fn total(conn: &mut SqliteConnection) -> QueryResult<i64> {
+pub fn total(conn: &mut DbConn) -> QueryResult<i64> {
     page_views::table
         .select(diesel::dsl::sum(page_views::views))
         .first::<Option<i64>>(conn)

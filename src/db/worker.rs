@@ -13,16 +13,20 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
 
+use super::{Database, DbConn};
+
 thread_local! {
-    static CONNECTION: RefCell<Option<(PathBuf, SqliteConnection)>> = const { RefCell::new(None) };
+    static CONNECTION: RefCell<Option<(PathBuf, DbConn)>> = const { RefCell::new(None) };
 }
 
 /// Runs `read` on this thread's own connection to `database`. `None` means "use the pool
-/// instead": the connection could not be opened, or SQLite was busy.
+/// instead": the connection could not be opened, SQLite was busy, or the database is PostgreSQL
+/// (whose reads go over the network and may wait: they stay on the pool).
 pub fn read_here<T>(
-    database: &Path,
-    read: impl FnOnce(&mut SqliteConnection) -> QueryResult<T>,
+    database: &Database,
+    read: impl FnOnce(&mut DbConn) -> QueryResult<T>,
 ) -> Option<QueryResult<T>> {
+    let database = database.sqlite_path()?;
     CONNECTION.with(|cell| {
         let mut slot = cell.try_borrow_mut().ok()?;
         if slot.as_ref().is_none_or(|(path, _)| path != database) {
@@ -41,7 +45,7 @@ pub fn read_here<T>(
     })
 }
 
-fn open(database: &Path) -> Option<SqliteConnection> {
+fn open(database: &Path) -> Option<DbConn> {
     let mut conn = SqliteConnection::establish(database.to_str()?)
         .map_err(|error| tracing::warn!("cannot open a worker's read connection: {error}"))
         .ok()?;
@@ -50,7 +54,7 @@ fn open(database: &Path) -> Option<SqliteConnection> {
     )
     .map_err(|error| tracing::warn!("cannot set up a worker's read connection: {error}"))
     .ok()?;
-    Some(conn)
+    Some(DbConn::Sqlite(conn))
 }
 
 fn is_busy(error: &Error) -> bool {

@@ -44,6 +44,27 @@ impl SearchQuery {
         self.terms.is_empty()
     }
 
+    /// PostgreSQL's query of the same meaning: every whole term (each quoted, for
+    /// `websearch_to_tsquery`, so that `or` or a leading `-` is a word, not an operator), and the
+    /// last term when it is long enough to match as a prefix (alphanumeric only, so it is safe in
+    /// `to_tsquery`), or `""`.
+    pub fn postgres_terms(&self) -> (String, String) {
+        let last = self.terms.len().saturating_sub(1);
+        let words = self
+            .terms
+            .iter()
+            .map(|term| format!("\"{term}\""))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let prefix = self
+            .terms
+            .get(last)
+            .filter(|term| term.chars().count() >= Self::MIN_PREFIX_CHARS)
+            .cloned()
+            .unwrap_or_default();
+        (words, prefix)
+    }
+
     /// The FTS5 `MATCH` expression: every term quoted, so no operator can be smuggled in.
     pub fn fts_expression(&self) -> String {
         let last = self.terms.len().saturating_sub(1);

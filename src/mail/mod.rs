@@ -38,14 +38,14 @@ impl std::fmt::Debug for Mailer {
 
 impl Mailer {
     /// The mailer the settings ask for: SMTP when `smtp_url` is given, otherwise files in the
-    /// `mail` folder beside `database`. Call it inside the async runtime (the SMTP transport
+    /// `folder`. Call it inside the async runtime (the SMTP transport
     /// starts there).
     pub fn new(
         smtp_url: Option<&Secret>,
         from: Option<&str>,
         base_url: &BaseUrl,
         site_name: &str,
-        database: &Path,
+        folder: &Path,
     ) -> anyhow::Result<Self> {
         let from = match from {
             Some(from) => from
@@ -65,7 +65,7 @@ impl Mailer {
         };
         let Some(url) = smtp_url else {
             return Ok(Self::Folder {
-                dir: mail_folder(database),
+                dir: folder.to_owned(),
                 from,
             });
         };
@@ -152,12 +152,11 @@ pub fn forget_saved(folder: &Path, ids: &[i32]) {
 }
 
 /// Where messages are saved when no SMTP server is configured: `mail/` beside the database.
-pub fn mail_folder(database: &Path) -> PathBuf {
-    database
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."))
-        .join("mail")
+pub fn mail_folder(settings: &crate::config::Settings) -> PathBuf {
+    settings
+        .mail_folder
+        .clone()
+        .unwrap_or_else(|| settings.database.folder().join("mail"))
 }
 
 fn dir_of(path: &Path) -> String {

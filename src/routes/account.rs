@@ -222,7 +222,7 @@ pub async fn signup(
     );
     let shown = email.as_str().to_owned();
     let queued = db::run(&state.pool, move |conn| {
-        let queued = conn.immediate_transaction(|conn| {
+        let queued = crate::db::write_transaction(conn, |conn| {
             if throttle::reserve(conn, &mail_checks)?.is_err() {
                 return Ok(false);
             }
@@ -469,7 +469,7 @@ pub async fn confirm(
     let hash = token_hash(&token);
     let trial_days = settings(&state).await?.trial_days;
     let made = db::run(&state.pool, move |conn| {
-        let made = conn.immediate_transaction(|conn| {
+        let made = crate::db::write_transaction(conn, |conn| {
             let Some(found) = PendingSignup::find_valid(conn, &hash, db::now())? else {
                 return Ok(Err(false));
             };
@@ -704,7 +704,7 @@ pub async fn login(
         name: member.name.clone(),
     };
     db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             throttle::release(conn, &reservation)?;
             throttle::clear(conn, throttle::LOGIN_BY_ACCOUNT_AND_CLIENT, &pair)?;
             // The password is proven: the account page's count of wrong ones starts afresh.

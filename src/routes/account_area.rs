@@ -237,7 +237,7 @@ pub async fn change_name(
     match DisplayName::parse(fields.get("name")) {
         Ok(name) => {
             db::run(&state.pool, move |conn| {
-                conn.immediate_transaction(|conn| {
+                crate::db::write_transaction(conn, |conn| {
                     Member::set_name(conn, member.id, &name)?;
                     // Recorded under the name they had: a renamed admin is still recognisable.
                     let actor = crate::db::audit::Actor {
@@ -331,7 +331,7 @@ pub async fn change_email(
     let login_link = state.site.base_url.join("/login");
     let shown = new_email.as_str().to_owned();
     db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             match Member::find_by_email(conn, &new_email)? {
                 Some(owner) => {
                     messages::address_in_use(&site_name, &owner, &login_link).queue(conn)?;
@@ -398,7 +398,7 @@ pub async fn change_password(
     let hash = state.auth.hasher.hash(new.expose()).await?;
     let keep = visitor.session_id().unwrap_or(0);
     let ended = db::run(&state.pool, move |conn| {
-        let ended = conn.immediate_transaction(|conn| {
+        let ended = crate::db::write_transaction(conn, |conn| {
             Member::set_password_hash(conn, member.id, &hash)?;
             // Links sent before the change (an address change in flight, a reset) end with it.
             EmailToken::forget_unused(conn, member.id)?;
@@ -443,7 +443,7 @@ pub async fn resend_verification(
     let site_name = state.cache.last_known().site_title;
     let email = member.email.clone();
     db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             EmailToken::create(
                 conn,
                 member.id,

@@ -139,7 +139,7 @@ pub async fn verify(
     visitor.check_csrf(Fields::parse(&body).get(csrf::FIELD))?;
     let hash = token_hash(&token);
     let done = db::run(&state.pool, move |conn| {
-        let done = conn.immediate_transaction(|conn| {
+        let done = crate::db::write_transaction(conn, |conn| {
             let Some(found) = EmailToken::find_valid(conn, &hash, VERIFY_EMAIL, db::now())? else {
                 return Ok(false);
             };
@@ -207,7 +207,7 @@ pub async fn confirm_email(
     visitor.check_csrf(Fields::parse(&body).get(csrf::FIELD))?;
     let hash = token_hash(&token);
     let outcome = db::run(&state.pool, move |conn| {
-        let outcome = conn.immediate_transaction(|conn| {
+        let outcome = crate::db::write_transaction(conn, |conn| {
             let Some(found) = EmailToken::find_valid(conn, &hash, CHANGE_EMAIL, db::now())? else {
                 return Ok(None);
             };
@@ -330,7 +330,7 @@ pub async fn forgot(
         &client,
     );
     let queued = db::run(&state.pool, move |conn| {
-        let queued = conn.immediate_transaction(|conn| {
+        let queued = crate::db::write_transaction(conn, |conn| {
             let allowed = throttle::reserve(conn, &checks)?.is_ok();
             let Some(member) = Member::find_by_email(conn, &email)? else {
                 return Ok(false);
@@ -439,7 +439,7 @@ pub async fn reset(
     let secrets = state.auth.secrets.clone();
     let client = state.auth.clients.key(&req);
     let changed = db::run(&state.pool, move |conn| {
-        let changed = conn.immediate_transaction(|conn| {
+        let changed = crate::db::write_transaction(conn, |conn| {
             if !EmailToken::consume(conn, found.id)? {
                 return Ok(None);
             }

@@ -159,7 +159,7 @@ impl Event {
     /// The event's effect, in the caller's transaction; true when mail was queued.
     fn apply(
         &self,
-        conn: &mut diesel::SqliteConnection,
+        conn: &mut crate::db::DbConn,
         grace_days: i64,
         product: Option<&str>,
         site_name: &str,
@@ -233,7 +233,7 @@ impl Event {
     /// member's customer before their first checkout, so every event of theirs names it; an event
     /// about any other customer (another site's on the same Stripe account, a payment link's) is
     /// about no member here, whatever its metadata says.
-    fn member(&self, conn: &mut diesel::SqliteConnection) -> Result<Option<Member>, AppError> {
+    fn member(&self, conn: &mut crate::db::DbConn) -> Result<Option<Member>, AppError> {
         let customer = self
             .subscription
             .as_ref()

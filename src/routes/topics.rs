@@ -154,7 +154,7 @@ pub async fn tag(
 }
 
 /// A redirect to where an old topic address now leads, or not found.
-fn moved(conn: &mut diesel::SqliteConnection, kind: &str, old: &str) -> Result<AppError, AppError> {
+fn moved(conn: &mut crate::db::DbConn, kind: &str, old: &str) -> Result<AppError, AppError> {
     Ok(match redirects::moved(conn, kind, old)? {
         Some(path) => AppError::MovedTo(path),
         None => AppError::NotFound,

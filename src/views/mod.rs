@@ -37,8 +37,8 @@ pub struct AppState {
     pub pages: Arc<crate::page_cache::PageCache>,
     /// Where mail is saved when no SMTP server is configured (see [`crate::mail::mail_folder`]).
     pub mail_folder: std::path::PathBuf,
-    /// The database file, for the health check's probe of the disk beside it.
-    pub database: std::path::PathBuf,
+    /// The database, for the health check's probe (of the disk beside a SQLite file).
+    pub database: crate::db::Database,
     /// Stripe, when paid memberships are on.
     pub billing: Option<crate::billing::stripe::Stripe>,
 }

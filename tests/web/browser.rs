@@ -310,10 +310,14 @@ fn is_checkbox(form: &scraper::ElementRef<'_>, name: &str) -> bool {
 }
 
 /// A connection to the test app's database, for arranging and checking what pages cannot show.
-pub fn database(app: &TestApp) -> SqliteConnection {
-    let mut conn = SqliteConnection::establish(app.database.to_str().unwrap()).unwrap();
-    diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA busy_timeout = 5000;")
-        .unwrap();
+pub fn database(app: &TestApp) -> guidepost::db::DbConn {
+    let mut conn = guidepost::db::establish(&app.database).unwrap();
+    let setup = if app.database.sqlite_path().is_some() {
+        "PRAGMA busy_timeout = 5000;"
+    } else {
+        "SET TIME ZONE 'UTC';"
+    };
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, setup).unwrap();
     conn
 }
 
@@ -467,7 +471,7 @@ pub async fn saved_link(app: &TestApp, to: &str, prefix: &str) -> String {
 
 /// Every link starting with `prefix` in the messages to `to` saved in the app's mail folder now.
 pub fn saved_links(app: &TestApp, to: &str, prefix: &str) -> Vec<String> {
-    let folder = app.database.parent().unwrap().join("mail");
+    let folder = app.mail_folder.clone();
     std::fs::read_dir(&folder)
         .map(|entries| {
             entries
@@ -483,7 +487,7 @@ pub fn saved_links(app: &TestApp, to: &str, prefix: &str) -> Vec<String> {
 /// The newest message to `to` containing `needle` in the app's mail folder, decoded, waiting up
 /// to ten seconds for it.
 pub async fn saved_mail(app: &TestApp, to: &str, needle: &str) -> String {
-    let folder = app.database.parent().unwrap().join("mail");
+    let folder = app.mail_folder.clone();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(text) = crate::mime::newest_saved(&folder, to, needle) {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use guidepost::config::{BaseUrl, Secret, Settings};
+use guidepost::db::Database;
 use guidepost::page_cache::PageCache;
 use guidepost::startup::Application;
 use scraper::{Html, Selector};
@@ -14,7 +15,9 @@ use scraper::{Html, Selector};
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub origin: String,
-    pub database: PathBuf,
+    pub database: Database,
+    /// Where the app saves its mail (no SMTP server is set unless a test sets one).
+    pub mail_folder: PathBuf,
     pub page_cache: Arc<PageCache>,
     pub writes: Arc<guidepost::db::writes::Writes>,
     /// `http://127.0.0.1:PORT/metrics`, when the settings asked for metrics.
@@ -33,9 +36,74 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_in(tempfile::tempdir().unwrap(), adjust).await
 }
 
-/// The database file [`spawn_app_in`] uses in `dir`.
-pub fn database_in(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join("nested").join("guidepost.db")
+/// The database [`spawn_app_in`] uses for `dir`: a SQLite file in it, or, when
+/// `GUIDEPOST_TEST_POSTGRES` names a PostgreSQL server (`postgres://user@host:port`), a database of
+/// its own there, made empty on the first call and the same on the next.
+pub fn database_in(dir: &tempfile::TempDir) -> Database {
+    match postgres_server() {
+        Some(server) => Database::Postgres(postgres_database(&server, dir.path())),
+        None => Database::Sqlite(dir.path().join("nested").join("guidepost.db")),
+    }
+}
+
+/// The SQLite file of `app`, for the tests of what only a file has (backups, full disks, the
+/// command line's file handling); `None` on PostgreSQL, where such a test has nothing to test.
+pub fn sqlite_file(app: &TestApp) -> Option<PathBuf> {
+    app.database.sqlite_path().map(PathBuf::from)
+}
+
+/// True when the tests run on SQLite. A test of what only SQLite has returns early otherwise.
+pub fn on_sqlite() -> bool {
+    postgres_server().is_none()
+}
+
+/// The server of `GUIDEPOST_TEST_POSTGRES`, if set. Without it, says once on the terminal (past the
+/// test harness's capture) that the PostgreSQL runs were skipped.
+fn postgres_server() -> Option<String> {
+    static SERVER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            let server = std::env::var("GUIDEPOST_TEST_POSTGRES")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.trim_end_matches('/').to_owned());
+            if server.is_none() {
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: these tests ran on SQLite only; the PostgreSQL runs were skipped \
+                     (GUIDEPOST_TEST_POSTGRES is not set; .ci/run sets it)"
+                );
+            }
+            server
+        })
+        .clone()
+}
+
+/// `server`'s database for the folder `dir`, created when missing.
+fn postgres_database(server: &str, dir: &std::path::Path) -> String {
+    use diesel::Connection as _;
+    use diesel::connection::SimpleConnection as _;
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    let name = format!("guidepost_test_{:016x}", hasher.finish());
+    let mut admin = diesel::PgConnection::establish(&format!("{server}/postgres")).unwrap();
+    // An error here is the database made by an earlier call for the same folder.
+    if admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .is_ok()
+    {
+        // The tests arrange times with SQLite's datetime('now', '-2 days'); the same here.
+        let mut made = diesel::PgConnection::establish(&format!("{server}/{name}")).unwrap();
+        made.batch_execute(
+            "CREATE FUNCTION datetime(at text, shift text DEFAULT '0 seconds') RETURNS timestamp \
+             LANGUAGE sql AS $$ SELECT (CASE WHEN at = 'now' THEN (now() AT TIME ZONE 'UTC') \
+             ELSE at::timestamp END) + shift::interval $$;",
+        )
+        .unwrap();
+    }
+    format!("{server}/{name}")
 }
 
 /// A port free on 127.0.0.1 just now.
@@ -53,6 +121,8 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Setti
     let mut settings = Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
         database: database.clone(),
+        mail_folder: Some(dir.path().join("nested").join("mail")),
+        change_feed: true,
         base_url: None,
         workers: 1,
         demo_content: true,
@@ -70,6 +140,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Setti
     };
     adjust(&mut settings);
     let database = settings.database.clone();
+    let mail_folder = guidepost::mail::mail_folder(&settings);
     let app = Application::build(settings).await.unwrap();
     let origin = format!("http://{}", app.address());
     let page_cache = app.page_cache();
@@ -81,6 +152,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Setti
     TestApp {
         origin,
         database,
+        mail_folder,
         page_cache,
         writes,
         metrics,

@@ -325,7 +325,7 @@ async fn without_an_smtp_server_mail_is_saved_for_the_site_user_only_until_the_m
     let browser = Browser::new(&app);
     browser.sign_up("Ana", "ana@example.com", PASSWORD).await;
 
-    let folder = app.database.parent().unwrap().join("mail");
+    let folder = app.mail_folder.clone();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let file = loop {
         let saved = std::fs::read_dir(&folder).ok().and_then(|entries| {

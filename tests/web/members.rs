@@ -267,7 +267,7 @@ async fn two_sign_ups_racing_for_one_address_make_exactly_one_account() {
     .await;
     assert_eq!([a.status, b.status], [StatusCode::OK, StatusCode::OK]);
     // Each got its own link; both are pressed at once.
-    let folder = app.database.parent().unwrap().join("mail");
+    let folder = app.mail_folder.clone();
     let links: Vec<String> = {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {

@@ -22,12 +22,12 @@ struct Paid {
     standin: StandIn,
 }
 
-fn setup_command(database: &std::path::Path, origin: &str, api: &str) -> Command {
+fn setup_command(database: &guidepost::db::Database, origin: &str, api: &str) -> Command {
     setup_command_for(database, origin, api, "9.00")
 }
 
 fn setup_command_for(
-    database: &std::path::Path,
+    database: &guidepost::db::Database,
     origin: &str,
     api: &str,
     monthly: &str,
@@ -37,12 +37,9 @@ fn setup_command_for(
         .env_remove("RUST_LOG")
         .env("GUIDEPOST_STRIPE_SECRET_KEY", SECRET_KEY)
         .env("GUIDEPOST_STRIPE_API_BASE", api)
-        .args([
-            "--database",
-            database.to_str().unwrap(),
-            "--base-url",
-            origin,
-        ])
+        .arg("--database")
+        .arg(database)
+        .args(["--base-url", origin])
         .args([
             "stripe",
             "setup",

@@ -107,7 +107,7 @@ async fn set_status(
     let (member, _) = posted(visitor, Need::Staff, body)?;
     let who = actor(&member);
     let done = db::run(&state.pool, move |conn| {
-        let done = conn.immediate_transaction(|conn| {
+        let done = crate::db::write_transaction(conn, |conn| {
             let Some(before) = editing::set_status(conn, id, publish)? else {
                 return Ok(None);
             };
@@ -214,7 +214,7 @@ pub async fn delete(
     let id = id.into_inner();
     let who = actor(&member);
     let deleted = db::run(&state.pool, move |conn| {
-        let deleted = conn.immediate_transaction(|conn| {
+        let deleted = crate::db::write_transaction(conn, |conn| {
             let Some(article) = editing::EditorArticle::find(conn, id)? else {
                 return Ok(false);
             };

@@ -503,7 +503,8 @@ async fn submit(
     let who = actor(&member);
     let before = existing.clone();
     let outcome = db::run(&state.pool, move |conn| {
-        let outcome = conn.immediate_transaction(
+        let outcome = crate::db::write_transaction(
+            conn,
             |conn| -> Result<Result<i32, &'static str>, diesel::result::Error> {
                 let slug_owner = editing::slug_owner(conn, checked.slug.as_str())?;
                 if slug_owner.is_some() && slug_owner != before.as_ref().map(|b| b.id) {

@@ -169,7 +169,7 @@ pub async fn upload(
     let who = actor(&member);
     let bytes = upload.bytes;
     let stored = db::run(&state.pool, move |conn| {
-        let stored = conn.immediate_transaction(|conn| {
+        let stored = crate::db::write_transaction(conn, |conn| {
             let image = images::store(conn, &hash, content_type, &name, &bytes, who.id)?;
             audit::record(
                 conn,

@@ -254,7 +254,8 @@ async fn apply(
     };
     let who = actor(&admin);
     let outcome = db::run(&state.pool, move |conn| {
-        let outcome = conn.immediate_transaction(
+        let outcome = crate::db::write_transaction(
+            conn,
             |conn| -> Result<Result<&'static str, String>, diesel::result::Error> {
                 let Some(member) = Member::find(conn, id)? else {
                     return Ok(Err("There is no such member.".to_owned()));
@@ -520,7 +521,8 @@ pub async fn delete(
     let secrets = state.auth.secrets.clone();
     let folder = state.mail_folder.clone();
     let outcome = db::run(&state.pool, move |conn| {
-        let outcome = conn.immediate_transaction(
+        let outcome = crate::db::write_transaction(
+            conn,
             |conn| -> Result<Result<Vec<i32>, String>, diesel::result::Error> {
                 let Some(email) = Member::find(conn, id)?.map(|m| m.email) else {
                     return Ok(Err("There is no such member.".to_owned()));

@@ -209,7 +209,7 @@ pub async fn save(
     .collect();
     let changed = changes.len();
     db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             for (key, before, after) in &changes {
                 SiteSettings::set(conn, key, after)?;
                 audit::record(conn, &who, "change setting", key, before, after)?;

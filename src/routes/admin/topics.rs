@@ -173,7 +173,7 @@ pub async fn create(
     if let Some((name, slug, description)) = checked {
         let who = actor(&member);
         outcome = db::run(&state.pool, move |conn| {
-            let created = conn.immediate_transaction(|conn| {
+            let created = crate::db::write_transaction(conn, |conn| {
                 let id = match kind {
                     Kind::Category => Category::create(conn, &slug, &name, &description)?.id,
                     Kind::Tag => Tag::create(conn, &slug, &name, &description)?.id,
@@ -300,7 +300,7 @@ pub async fn update(
         let who = actor(&member);
         let (old_slug, old_name) = (topic.slug.clone(), topic.name.clone());
         let outcome = db::run(&state.pool, move |conn| {
-            let changed = conn.immediate_transaction(|conn| {
+            let changed = crate::db::write_transaction(conn, |conn| {
                 match kind {
                     Kind::Category => {
                         let old = Category::find(conn, id)?
@@ -362,7 +362,7 @@ pub async fn delete(
     let who = actor(&member);
     let name = topic.name.clone();
     let outcome = db::run(&state.pool, move |conn| {
-        let deleted = conn.immediate_transaction(|conn| {
+        let deleted = crate::db::write_transaction(conn, |conn| {
             match kind {
                 Kind::Category => Category::delete(conn, id)?,
                 Kind::Tag => Tag::delete(conn, id)?,

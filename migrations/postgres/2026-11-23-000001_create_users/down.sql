@@ -1,0 +1,3 @@
+DROP TABLE users;
+DROP FUNCTION guidepost_watch_tables();
+DROP FUNCTION guidepost_changed();

@@ -1,0 +1,1 @@
+DROP TABLE tags; DROP TABLE categories;

@@ -1,0 +1,2 @@
+DROP TABLE derived_data;
+DROP TABLE pending_signups;
