@@ -255,7 +255,7 @@ thread_local! {
 const MAX_VERDICTS: usize = 4096;
 
 /// What the session cookie of `req` is (see [`SessionCookie`]).
-fn session_cookie(req: &ServiceRequest) -> SessionCookie {
+async fn session_cookie(req: &ServiceRequest) -> SessionCookie {
     let Some((name, value)) = session_cookie_value(req) else {
         return SessionCookie::Absent;
     };
@@ -272,17 +272,20 @@ fn session_cookie(req: &ServiceRequest) -> SessionCookie {
             .filter(|(at, _)| *at == writes)
             .map(|(_, live)| *live)
     });
-    let live = known.unwrap_or_else(|| {
-        let live = is_live(auth, &state.database, &name, &value);
-        VERDICTS.with(|v| {
-            let mut verdicts = v.borrow_mut();
-            if verdicts.len() >= MAX_VERDICTS {
-                verdicts.clear();
-            }
-            verdicts.insert(value, (writes, live));
-        });
-        live
-    });
+    let live = match known {
+        Some(live) => live,
+        None => {
+            let live = is_live(auth, &state.pool, &name, &value).await;
+            VERDICTS.with(|v| {
+                let mut verdicts = v.borrow_mut();
+                if verdicts.len() >= MAX_VERDICTS {
+                    verdicts.clear();
+                }
+                verdicts.insert(value, (writes, live));
+            });
+            live
+        }
+    };
     if live {
         SessionCookie::Live
     } else {
@@ -302,9 +305,10 @@ fn session_key(auth: &crate::auth::Auth, name: &str, value: &str) -> Option<Stri
 }
 
 /// True when the cookie names a session that has not ended; in doubt (the database busy), true.
-fn is_live(
+/// Read on the worker's own SQLite connection where there is one, else through the pool.
+async fn is_live(
     auth: &crate::auth::Auth,
-    database: &crate::db::Database,
+    pool: &crate::db::DbPool,
     name: &str,
     value: &str,
 ) -> bool {
@@ -312,10 +316,19 @@ fn is_live(
         return false;
     };
     let hash = crate::auth::token_hash(&key);
-    crate::db::worker::read_here(database, |conn| {
-        crate::db::sessions::SessionRow::exists(conn, &hash, crate::db::now())
-    })
-    .is_none_or(|found| found.unwrap_or(true))
+    let now = crate::db::now();
+    let found = match crate::db::worker::read_here(pool.database(), |conn| {
+        crate::db::sessions::SessionRow::exists(conn, &hash, now)
+    }) {
+        Some(found) => found.map_err(crate::error::AppError::from),
+        None => {
+            crate::db::run(pool, move |conn| {
+                Ok(crate::db::sessions::SessionRow::exists(conn, &hash, now)?)
+            })
+            .await
+        }
+    };
+    found.unwrap_or(true)
 }
 
 /// The name and value of the session cookie in the request's `Cookie` headers, read without
@@ -391,7 +404,7 @@ pub async fn serve_cached(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     // A cookie whose session ended, or that is not ours, is taken out: its reader is served as
     // anyone else is (from the cache), and told to forget it.
-    let dead = match session_cookie(&req) {
+    let dead = match session_cookie(&req).await {
         SessionCookie::Live => return Ok(next.call(req).await?.map_into_boxed_body()),
         SessionCookie::Dead => true,
         SessionCookie::Absent => false,
@@ -575,7 +588,10 @@ mod tests {
             .insert_header((header::COOKIE, "guidepost_csrf=abc; theme=dark"))
             .to_srv_request();
         assert!(key_for(&visitor).is_some());
-        assert_eq!(session_cookie(&visitor), SessionCookie::Absent);
+        assert_eq!(
+            futures_util::FutureExt::now_or_never(session_cookie(&visitor)),
+            Some(SessionCookie::Absent)
+        );
         let post = TestRequest::post().uri("/").to_srv_request();
         assert!(key_for(&post).is_none());
     }

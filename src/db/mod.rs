@@ -194,8 +194,15 @@ pub fn open(database: impl Into<Database>, size: u32) -> anyhow::Result<DbPool> 
     }
     drop(conn);
 
+    // PostgreSQL's connections are opened as they are needed (each is a server process, and
+    // several instances share the server's limit); SQLite's all at once, as they cost nothing.
+    let min_idle = match database.kind() {
+        Kind::Sqlite => None,
+        Kind::Postgres => Some(1),
+    };
     let pool = Pool::builder()
         .max_size(size)
+        .min_idle(min_idle)
         .connection_timeout(Duration::from_secs(10))
         .connection_customizer(Box::new(ConnectionSettings))
         .build(Manager {

@@ -120,8 +120,8 @@ pub fn search(
 }
 
 /// The query of [`search`] on PostgreSQL: `$1` the quoted terms, `$2` the prefix or ''.
-const PG_QUERY: &str = "(CASE WHEN $2 = '' THEN websearch_to_tsquery('english', $1) \
-     ELSE websearch_to_tsquery('english', $1) && (websearch_to_tsquery('english', $2) \
+const PG_QUERY: &str = "(CASE WHEN $2 = '' THEN websearch_to_tsquery('guidepost', $1) \
+     ELSE websearch_to_tsquery('guidepost', $1) && (websearch_to_tsquery('guidepost', $2) \
      || to_tsquery('simple', $2 || ':*')) END)";
 
 /// [`search`] on PostgreSQL. Weights A to D stand for title, summary, body and members-only text;
@@ -158,13 +158,13 @@ fn search_postgres(
         let text = if card.is_members_only() && !members_text {
             "summary"
         } else if members_text {
-            "CASE WHEN to_tsvector('english', members_text) @@ q.query THEN members_text \
-             WHEN to_tsvector('english', body_text) @@ q.query THEN body_text ELSE summary END"
+            "CASE WHEN to_tsvector('guidepost', members_text) @@ q.query THEN members_text \
+             WHEN to_tsvector('guidepost', body_text) @@ q.query THEN body_text ELSE summary END"
         } else {
-            "CASE WHEN to_tsvector('english', body_text) @@ q.query THEN body_text ELSE summary END"
+            "CASE WHEN to_tsvector('guidepost', body_text) @@ q.query THEN body_text ELSE summary END"
         };
         let row: Snippet = diesel::sql_query(format!(
-            "SELECT ts_headline('english', {text}, q.query, 'StartSel=' || chr(2) || \
+            "SELECT ts_headline('guidepost', {text}, q.query, 'StartSel=' || chr(2) || \
              ', StopSel=' || chr(3) || ', MaxWords=28, MinWords=12, ShortWord=2') AS snippet \
              FROM articles_fts, (SELECT {PG_QUERY} AS query) AS q WHERE article_id = $3"
         ))

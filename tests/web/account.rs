@@ -281,7 +281,8 @@ async fn deleting_the_account_leaves_no_row_with_the_members_email_or_id_and_kil
                 &app,
                 &format!(
                     "SELECT count(*) AS n FROM {table} WHERE CAST({column} AS TEXT) = '{id}' \
-                     OR {column} LIKE '%ana@example.com%' OR {column} LIKE '%other@example.com%'"
+                     OR CAST({column} AS TEXT) LIKE '%ana@example.com%' \
+                     OR CAST({column} AS TEXT) LIKE '%other@example.com%'"
                 ),
             );
             assert_eq!(n, 0, "{table}.{column}");

@@ -611,7 +611,7 @@ async fn deleting_a_member_as_an_admin_is_as_complete_as_their_own_deletion() {
         let n = count(
             &app,
             &format!(
-                "SELECT count(*) AS n FROM {table} WHERE {column} LIKE '%rea@example.com%' OR CAST({column} AS TEXT) = '{id}' OR {column} = 'member #{id}'"
+                "SELECT count(*) AS n FROM {table} WHERE CAST({column} AS TEXT) LIKE '%rea@example.com%' OR CAST({column} AS TEXT) = '{id}' OR CAST({column} AS TEXT) = 'member #{id}'"
             ),
         );
         assert_eq!(n, 0, "{table}.{column}");

@@ -350,7 +350,8 @@ pub fn count(app: &TestApp, query: &str) -> i64 {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    diesel::sql_query(query)
+    // Whatever the query's integer type (PostgreSQL tells int4 from int8), as a 64-bit number.
+    diesel::sql_query(format!("SELECT CAST(n AS BIGINT) AS n FROM ({query}) AS q"))
         .get_result::<N>(&mut database(app))
         .unwrap()
         .n

@@ -23,7 +23,16 @@ pub struct TestApp {
     /// `http://127.0.0.1:PORT/metrics`, when the settings asked for metrics.
     pub metrics: Option<String>,
     client: awc::Client,
+    server: actix_web::dev::ServerHandle,
     _dir: tempfile::TempDir,
+}
+
+/// Stops the server with the test, so its workers (and their database connections) go too.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // The command is sent at once; nothing waits for the stop to finish.
+        drop(self.server.stop(false));
+    }
 }
 
 /// Starts the application with the demo articles.
@@ -148,7 +157,11 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Setti
     let metrics = app
         .metrics_address()
         .map(|address| format!("http://{address}/metrics"));
-    actix_web::rt::spawn(app.run_until_stopped());
+    let server = app.handle();
+    // The server's own loop runs on a thread of its own, so that it outlives the test's runtime
+    // long enough to stop its workers when the test drops the app (see `Drop`): they would go on
+    // holding database connections otherwise.
+    std::thread::spawn(move || actix_web::rt::System::new().block_on(app.run_until_stopped()));
     TestApp {
         origin,
         database,
@@ -160,6 +173,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Setti
             .disable_redirects()
             .timeout(std::time::Duration::from_secs(30))
             .finish(),
+        server,
         _dir: dir,
     }
 }

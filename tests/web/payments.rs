@@ -328,10 +328,18 @@ async fn a_trial_member_subscribes_is_charged_when_the_trial_ends_keeps_reading_
 
     // Subscribing with fourteen days left: the subscription's trial ends with the free trial.
     let session = paid.subscribe(&ada, &account, "monthly").await;
-    let trial_end = count(
-        &paid.app,
-        "SELECT CAST(strftime('%s', trial_ends_at) AS INTEGER) AS n FROM users WHERE email = 'ada@example.com'",
-    );
+    let trial_end = {
+        use diesel::prelude::*;
+        use guidepost::db::schema::users;
+        users::table
+            .filter(users::email.eq("ada@example.com"))
+            .select(users::trial_ends_at)
+            .first::<Option<time::PrimitiveDateTime>>(&mut crate::browser::database(&paid.app))
+            .unwrap()
+            .unwrap()
+            .assume_utc()
+            .unix_timestamp()
+    };
     assert_eq!(
         paid.standin.object(&session)["trial_end"].as_i64(),
         Some(trial_end)

@@ -310,14 +310,32 @@ async fn an_answer_nobody_reads_is_cut_off_after_the_client_timeout() {
     let app = spawn_app_with(|s| s.client_timeout = Duration::from_secs(2)).await;
     // A large image, as an editor might upload.
     let hash = "0123456789abcdef0123456789abcdef";
-    sql(
-        &app,
-        &format!(
-            "INSERT INTO images (hash, content_type, name, byte_size, created_at, bytes) \
-             VALUES ('{hash}', 'image/png', 'big.png', 8000000, CURRENT_TIMESTAMP, \
-             randomblob(8000000))"
-        ),
-    );
+    {
+        use diesel::prelude::*;
+        use guidepost::db::schema::images;
+        // Bytes that do not compress, as a photograph's.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let bytes: Vec<u8> = (0..8_000_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state.to_le_bytes()[0]
+            })
+            .collect();
+        diesel::insert_into(images::table)
+            .values((
+                images::hash.eq(hash),
+                images::content_type.eq("image/png"),
+                images::name.eq("big.png"),
+                images::byte_size.eq(8_000_000),
+                images::created_at.eq(guidepost::db::now()),
+                images::bytes.eq(bytes),
+            ))
+            .execute(&mut crate::browser::database(&app))
+            .unwrap();
+        crate::browser::wait_until_noticed(&app);
+    }
     let address = address(&app);
     let (received, headers_arrived) = blocking(move || {
         let socket =

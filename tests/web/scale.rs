@@ -92,14 +92,14 @@ fn wrong_counts(app: &TestApp) -> Vec<TopicCount> {
     let pool = guidepost::db::open(&app.database, 1).unwrap();
     let mut conn = pool.get().unwrap();
     let mut wrong: Vec<TopicCount> = diesel::sql_query(
-        "SELECT slug, published_articles AS stored, (SELECT count(*) FROM articles \
+        "SELECT slug, CAST(published_articles AS BIGINT) AS stored, (SELECT count(*) FROM articles \
          WHERE category_id = categories.id AND status = 'published') AS counted FROM categories",
     )
     .load(&mut conn)
     .unwrap();
     wrong.extend(
         diesel::sql_query(
-            "SELECT slug, published_articles AS stored, (SELECT count(*) FROM article_tags \
+            "SELECT slug, CAST(published_articles AS BIGINT) AS stored, (SELECT count(*) FROM article_tags \
              JOIN articles ON articles.id = article_id \
              WHERE tag_id = tags.id AND status = 'published') AS counted FROM tags",
         )

@@ -1,1 +1,3 @@
 DROP TABLE articles_fts;
+DROP TEXT SEARCH CONFIGURATION guidepost;
+DROP TEXT SEARCH DICTIONARY guidepost_english;
