@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use super::DbConn;
 
 /// How often the database is asked whether another process committed.
-pub const WATCH_EVERY: Duration = Duration::from_millis(100);
+pub const WATCH_EVERY: Duration = Duration::from_millis(50);
 
 /// The count for one database, shared by its pool and whatever caches from it.
 #[derive(Debug, Default)]

@@ -16,6 +16,7 @@ mod content;
 mod floods;
 mod helpers;
 mod http;
+mod instances;
 mod mail;
 mod members;
 mod mime;
