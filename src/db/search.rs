@@ -119,7 +119,8 @@ pub fn search(
     Ok(SearchResults { hits, total })
 }
 
-/// The query of [`search`] on PostgreSQL: `$1` the quoted terms, `$2` the prefix or ''.
+/// The query of [`search`] on PostgreSQL: `$1` the terms that match whole, `$2` the last term,
+/// which matches whole or as a prefix, or ''.
 const PG_QUERY: &str = "(CASE WHEN $2 = '' THEN websearch_to_tsquery('guidepost', $1) \
      ELSE websearch_to_tsquery('guidepost', $1) && (websearch_to_tsquery('guidepost', $2) \
      || to_tsquery('simple', $2 || ':*')) END)";

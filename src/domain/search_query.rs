@@ -44,24 +44,28 @@ impl SearchQuery {
         self.terms.is_empty()
     }
 
-    /// PostgreSQL's query of the same meaning: every whole term (each quoted, for
-    /// `websearch_to_tsquery`, so that `or` or a leading `-` is a word, not an operator), and the
-    /// last term when it is long enough to match as a prefix (alphanumeric only, so it is safe in
-    /// `to_tsquery`), or `""`.
+    /// PostgreSQL's query of the same meaning, in two parts: the terms that must match whole
+    /// (each quoted, for `websearch_to_tsquery`, so that `or` or a leading `-` is a word, not an
+    /// operator), and the last term when it is long enough to match as a prefix too (alphanumeric
+    /// only, so it is safe in `to_tsquery`), or `""` when it is not (then it is among the first).
     pub fn postgres_terms(&self) -> (String, String) {
         let last = self.terms.len().saturating_sub(1);
-        let words = self
-            .terms
-            .iter()
-            .map(|term| format!("\"{term}\""))
-            .collect::<Vec<_>>()
-            .join(" ");
         let prefix = self
             .terms
             .get(last)
             .filter(|term| term.chars().count() >= Self::MIN_PREFIX_CHARS)
             .cloned()
             .unwrap_or_default();
+        let whole = if prefix.is_empty() {
+            &self.terms[..]
+        } else {
+            &self.terms[..last]
+        };
+        let words = whole
+            .iter()
+            .map(|term| format!("\"{term}\""))
+            .collect::<Vec<_>>()
+            .join(" ");
         (words, prefix)
     }
 
@@ -86,6 +90,20 @@ impl SearchQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postgres_gets_quoted_whole_words_and_the_last_one_as_a_prefix() {
+        let q = SearchQuery::parse("OR -index databa");
+        assert_eq!(
+            q.postgres_terms(),
+            (r#""or" "index""#.to_owned(), "databa".to_owned())
+        );
+        let short = SearchQuery::parse("api sql");
+        assert_eq!(
+            short.postgres_terms(),
+            (r#""api" "sql""#.to_owned(), String::new())
+        );
+    }
 
     #[test]
     fn fts_syntax_in_a_query_becomes_plain_words() {

@@ -9,6 +9,7 @@
 
 mod account;
 mod admin;
+mod backends;
 mod backup;
 mod browser;
 mod cli;
