@@ -57,6 +57,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{} file(s) could not be imported", report.failed.len())
             }
         }
+        Command::CopyDatabase { to } => {
+            let started = std::time::Instant::now();
+            let copied = db::copy::copy(&settings.database, &to, |table, rows| {
+                eprintln!("  {table}: {rows} row(s)");
+            })?;
+            let rows: i64 = copied.tables.iter().map(|(_, rows)| rows).sum();
+            println!(
+                "Copied {rows} row(s) of {} tables from {} to {to} in {:.1} s; every table's count \
+                 matches. Start the instances with --database set to the new database.",
+                copied.tables.len(),
+                settings.database,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Backup { file } => {
             let database = sqlite_only(&settings.database, "backup")?;
             let mut last = std::time::Instant::now();

@@ -170,6 +170,13 @@ pub enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Copy this SQLite site (--database FILE) into an empty PostgreSQL database, then check the
+    /// counts of every table. Stop the server first: what is written during the copy is not in it.
+    CopyDatabase {
+        /// The PostgreSQL database to fill: postgres://user:password@host:port/database
+        #[arg(long, value_name = "URL", hide_env_values = true)]
+        to: crate::db::Database,
+    },
     /// Copy the live database to FILE (a checked, consistent copy; the server may keep running).
     Backup {
         /// Where the copy goes; it must not exist yet.

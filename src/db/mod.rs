@@ -15,6 +15,7 @@ pub mod billing;
 pub mod cache;
 pub mod changes;
 pub mod connection;
+pub mod copy;
 pub mod editing;
 pub mod health;
 pub mod images;

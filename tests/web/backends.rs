@@ -425,3 +425,83 @@ async fn search_finds_the_same_articles_on_both_backends_for_readers_and_members
     }
     assert!(total > 20, "the searches found something: {total}");
 }
+
+#[actix_web::test]
+async fn copy_database_moves_a_sqlite_site_into_postgres_and_refuses_a_filled_target() {
+    if on_sqlite() {
+        return;
+    }
+    const PASSWORD: &str = "correct horse battery";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("site.db");
+    let source = Database::Sqlite(file.clone());
+    let old = spawn_app_with(move |settings| settings.database = Database::Sqlite(file)).await;
+    let member = Browser::new(&old);
+    member.sign_up("Ana", "ana@example.com", PASSWORD).await;
+    let cookie = member.cookie("guidepost_session").unwrap();
+    let titles = old.get("/articles").await.texts(".card h2, .card h3");
+    drop(old);
+
+    let target = database_in(&tempfile::tempdir().unwrap());
+    let copy = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_guidepost"))
+            .env_remove("RUST_LOG")
+            .arg("--database")
+            .arg(&source)
+            .arg("copy-database")
+            .arg("--to")
+            .arg(&target)
+            .output()
+            .unwrap()
+    };
+    let copied = copy();
+    let said = String::from_utf8_lossy(&copied.stdout).into_owned();
+    assert!(
+        copied.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    assert!(said.contains("every table's count matches"), "{said}");
+
+    let moved = target.clone();
+    let new = spawn_app_with(move |settings| settings.database = moved).await;
+    // The same pages, the member's session and password, and new rows after the copied ones.
+    assert_eq!(
+        new.get("/articles").await.texts(".card h2, .card h3"),
+        titles
+    );
+    let returning = Browser::new(&new);
+    returning.set_cookie("guidepost_session", &cookie);
+    assert!(
+        returning
+            .visit("/account")
+            .await
+            .text("main")
+            .contains("Ana")
+    );
+    let again = Browser::new(&new);
+    again.log_in("ana@example.com", PASSWORD).await;
+    assert!(again.visit("/account").await.text("main").contains("Ana"));
+    let newcomer = Browser::new(&new);
+    newcomer.sign_up("Ben", "ben@example.com", PASSWORD).await;
+    assert!(
+        newcomer
+            .visit("/account")
+            .await
+            .text("main")
+            .contains("Ben")
+    );
+
+    // A target that holds a site is refused, and left as it was.
+    let refused = copy();
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(why.contains("the target database is not empty"), "{why}");
+    assert!(
+        returning
+            .visit("/account")
+            .await
+            .text("main")
+            .contains("Ana")
+    );
+}
