@@ -17,6 +17,7 @@ mod browser;
 mod crash;
 #[path = "../web/helpers.rs"]
 mod helpers;
+mod instances;
 mod logs;
 #[path = "../web/mime.rs"]
 mod mime;

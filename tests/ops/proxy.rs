@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use crate::server::{Server, free_port};
 
 /// nginx connects to the site from this address, the one the site trusts.
-const PROXY_ADDRESS: &str = "127.0.0.2";
+pub(crate) const PROXY_ADDRESS: &str = "127.0.0.2";
 
-struct Nginx {
+pub(crate) struct Nginx {
     child: Child,
 }
 
@@ -24,7 +24,7 @@ impl Drop for Nginx {
     }
 }
 
-fn nginx_binary() -> Option<PathBuf> {
+pub(crate) fn nginx_binary() -> Option<PathBuf> {
     ["/usr/sbin/nginx", "/usr/bin/nginx"]
         .iter()
         .map(PathBuf::from)
@@ -32,7 +32,7 @@ fn nginx_binary() -> Option<PathBuf> {
 }
 
 /// A certificate and key for 127.0.0.1, made with openssl.
-fn certificate(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn certificate(dir: &Path) -> Option<(PathBuf, PathBuf)> {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = Command::new("openssl")
         .args([
@@ -57,7 +57,13 @@ fn certificate(dir: &Path) -> Option<(PathBuf, PathBuf)> {
 
 /// nginx on `https_port`, forwarding to the site on `app_port`, with the site of `deploy/` as its
 /// configuration (the same proxy headers), its paths and ports put in.
-fn start_nginx(dir: &Path, https_port: u16, app_port: u16, cert: &Path, key: &Path) -> Nginx {
+pub(crate) fn start_nginx(
+    dir: &Path,
+    https_port: u16,
+    app_ports: &[u16],
+    cert: &Path,
+    key: &Path,
+) -> Nginx {
     let site =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/nginx.conf"))
             .unwrap();
@@ -76,10 +82,20 @@ fn start_nginx(dir: &Path, https_port: u16, app_port: u16, cert: &Path, key: &Pa
             "/etc/letsencrypt/live/articles.example.com/privkey.pem",
             key.to_str().unwrap(),
         )
-        .replace("127.0.0.1:8080", &format!("127.0.0.1:{app_port}"))
+        .replace(
+            "server 127.0.0.1:8080 max_fails=1 fail_timeout=5s;",
+            &app_ports
+                .iter()
+                .map(|port| format!("server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"))
+                .collect::<String>(),
+        )
         .replace(
             "proxy_pass http://guidepost;",
-            &format!("proxy_pass http://guidepost; proxy_bind {PROXY_ADDRESS};"),
+            // Which instance answered, for the tests of several.
+            &format!(
+                "proxy_pass http://guidepost; proxy_bind {PROXY_ADDRESS}; \
+                 add_header X-Upstream $upstream_addr always;"
+            ),
         );
     let server = only_https_server(&server);
     let d = dir.display();
@@ -139,21 +155,21 @@ fn only_https_server(site: &str) -> String {
 }
 
 /// A person's browser: curl with a cookie jar, from its own loopback address.
-struct Curl {
+pub(crate) struct Curl {
     jar: PathBuf,
     interface: String,
     cert: PathBuf,
     origin: String,
 }
 
-struct Answer {
-    status: u16,
-    headers: String,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: String,
+    pub(crate) body: String,
 }
 
 impl Curl {
-    fn new(dir: &Path, name: &str, interface: &str, cert: &Path, origin: &str) -> Self {
+    pub(crate) fn new(dir: &Path, name: &str, interface: &str, cert: &Path, origin: &str) -> Self {
         Self {
             jar: dir.join(format!("{name}.jar")),
             interface: interface.to_owned(),
@@ -162,7 +178,7 @@ impl Curl {
         }
     }
 
-    fn run(&self, path: &str, extra: &[&str]) -> Answer {
+    pub(crate) fn run(&self, path: &str, extra: &[&str]) -> Answer {
         let headers = self.jar.with_extension("headers");
         let output = Command::new("curl")
             .args(["-sS", "--max-time", "20", "--interface", &self.interface])
@@ -197,11 +213,11 @@ impl Curl {
         }
     }
 
-    fn get(&self, path: &str) -> Answer {
+    pub(crate) fn get(&self, path: &str) -> Answer {
         self.run(path, &[])
     }
 
-    fn post(&self, path: &str, fields: &[(&str, &str)], extra: &[&str]) -> Answer {
+    pub(crate) fn post(&self, path: &str, fields: &[(&str, &str)], extra: &[&str]) -> Answer {
         let mut args: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
         for (name, value) in fields {
             args.push("--data-urlencode".to_owned());
@@ -212,12 +228,12 @@ impl Curl {
     }
 }
 
-fn token(page: &str) -> String {
+pub(crate) fn token(page: &str) -> String {
     let start = page.find("name=\"csrf_token\" value=\"").expect("a form") + 25;
     page[start..].split('"').next().unwrap().to_owned()
 }
 
-fn header<'a>(answer: &'a Answer, name: &str) -> Vec<&'a str> {
+pub(crate) fn header<'a>(answer: &'a Answer, name: &str) -> Vec<&'a str> {
     answer
         .headers
         .lines()
@@ -246,7 +262,7 @@ fn behind_nginx_a_journey_gets_host_cookies_and_hsts_and_limits_count_the_real_c
         app_port,
         &["--base-url", &origin, "--trusted-proxy", PROXY_ADDRESS],
     );
-    let _nginx = start_nginx(dir.path(), https_port, app_port, &cert, &key);
+    let _nginx = start_nginx(dir.path(), https_port, &[app_port], &cert, &key);
 
     // A reader signs up through the proxy, by the mailed link.
     let ana = Curl::new(dir.path(), "ana", "127.0.0.11", &cert, &origin);

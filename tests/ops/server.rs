@@ -42,6 +42,17 @@ impl Server {
     /// As [`Self::start`], with environment variables.
     pub fn start_with_env(database: &Path, port: u16, args: &[&str], env: &[(&str, &str)]) -> Self {
         let log = database.with_extension(format!("{port}.log"));
+        Self::start_logged(database.as_os_str(), log, port, args, env)
+    }
+
+    /// Starts the server on `database` (a file or a URL), its log in `log`.
+    pub fn start_logged(
+        database: &std::ffi::OsStr,
+        log: PathBuf,
+        port: u16,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

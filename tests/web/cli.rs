@@ -348,3 +348,38 @@ async fn create_admin_makes_an_admin_who_can_log_in_and_open_the_admin_area() {
         .unwrap();
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a role"));
 }
+
+#[test]
+fn postgres_without_a_shared_key_stops_start_up_and_never_shows_the_password() {
+    let output = guidepost()
+        .args(["--bind", "127.0.0.1:0", "--database"])
+        .arg("postgres://site:hunter2@127.0.0.1:9/guidepost")
+        .env_remove("GUIDEPOST_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .contains("GUIDEPOST_SECRET_KEY must be set when the database is PostgreSQL"),
+        "{stderr}"
+    );
+
+    // With the key, a server that cannot be reached is named without the password.
+    let output = guidepost()
+        .args(["--bind", "127.0.0.1:0", "--database"])
+        .arg("postgres://site:hunter2@127.0.0.1:9/guidepost")
+        .env("GUIDEPOST_SECRET_KEY", "k".repeat(64))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("postgres://site:…@127.0.0.1:9/guidepost"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
