@@ -75,7 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup { file } => {
             let database = sqlite_only(&settings.database, "backup")?;
             let mut last = std::time::Instant::now();
-            let report = crate::backup::backup(database, &file, |done, total| {
+            let report = crate::db::backup::backup(database, &file, |done, total| {
                 if last.elapsed() >= std::time::Duration::from_secs(1) {
                     last = std::time::Instant::now();
                     eprintln!("  {} of {} copied", megabytes(done), megabytes(total));
@@ -91,7 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Restore { file } => {
             let database = sqlite_only(&settings.database, "restore")?;
-            let kept = crate::backup::restore(database, &file)?;
+            let kept = crate::db::backup::restore(database, &file)?;
             println!("Restored {} to {}.", file.display(), database.display());
             if let Some(kept) = kept {
                 println!("The database it replaced was kept as {}.", kept.display());

@@ -5,7 +5,6 @@
 
 pub mod assets;
 pub mod auth;
-pub mod backup;
 pub mod billing;
 pub mod cli;
 pub mod client;

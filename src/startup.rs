@@ -27,7 +27,7 @@ const BLOCKING_THREADS_PER_WORKER: usize = 4;
 /// A built, bound application, ready to run.
 pub struct Application {
     /// Held while the server runs, so a restore cannot replace the database under it.
-    _lock: Option<crate::backup::ServerLock>,
+    _lock: Option<crate::db::backup::ServerLock>,
     address: SocketAddr,
     base_url: BaseUrl,
     page_cache: Arc<PageCache>,
@@ -55,7 +55,7 @@ impl Application {
                         format!("cannot create the database folder {}", folder.display())
                     })?;
                 }
-                Some(crate::backup::ServerLock::shared(path)?)
+                Some(crate::db::backup::ServerLock::shared(path)?)
             }
             None => None,
         };

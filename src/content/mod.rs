@@ -33,7 +33,8 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 
-use crate::db::articles::{ArticleChanges, PUBLISHED, SaveTarget, Saved};
+use crate::db::article_writes::{ArticleChanges, SaveTarget, Saved};
+use crate::db::articles::PUBLISHED;
 use crate::db::taxonomy::{Category, Tag};
 use crate::db::users::Author;
 use crate::domain::Slug;

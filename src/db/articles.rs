@@ -3,7 +3,7 @@
 //! cannot reach a reader by any path.
 //!
 //! Lists are read in two steps: the ids of one page, a slice of the list kept in memory by
-//! [`super::cache`] (read from an index in list order by the SQL in [`list_sql`], whose query plans
+//! [`super::cache`] (read from an index in list order by the SQL in [`cache::list_sql`], whose query plans
 //! a test checks), then the cards of those ids by primary key. The cost of a page does not grow
 //! with the number of articles, however deep the page.
 
@@ -21,52 +21,6 @@ pub const PUBLISHED: &str = "published";
 pub const DRAFT: &str = "draft";
 pub const MEMBERS_ONLY: &str = "members";
 pub const PUBLIC: &str = "public";
-
-/// The SQL of the queries that read whole lists of ids, in list order, for [`super::cache`]. They
-/// are text so that `EXPLAIN QUERY PLAN` can be checked for each (see `query_plans`): each must
-/// walk an index in list order, reading neither rows nor a sort.
-pub mod list_sql {
-    use diesel::prelude::*;
-    use diesel::sql_types::Integer;
-
-    use crate::db::DbConn;
-
-    /// Every published article, newest first.
-    pub const NEWEST: &str = "SELECT id FROM articles WHERE status = 'published' \
-         ORDER BY published_at DESC, id DESC";
-    /// The article the home page leads with: the newest featured one, else the newest.
-    pub const FEATURED: &str = "SELECT id FROM articles WHERE status = 'published' \
-         ORDER BY featured DESC, published_at DESC, id DESC LIMIT 1";
-    /// A category's published articles, newest first.
-    pub const IN_CATEGORY: &str = "SELECT id FROM articles \
-         WHERE category_id = ? AND status = 'published' ORDER BY published_at DESC, id DESC";
-    /// A tag's published articles, newest first (`listed_at` is set only while published).
-    pub const WITH_TAG: &str = "SELECT article_id AS id FROM article_tags \
-         WHERE tag_id = ? AND listed_at IS NOT NULL ORDER BY listed_at DESC, article_id DESC";
-    /// Every list query, by name, for the query-plan test.
-    pub const ALL: &[(&str, &str)] = &[
-        ("newest", NEWEST),
-        ("featured", FEATURED),
-        ("in category", IN_CATEGORY),
-        ("with tag", WITH_TAG),
-    ];
-
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = Integer)]
-        id: i32,
-    }
-
-    /// Runs one of the queries above, with its key when it takes one.
-    pub fn ids(conn: &mut DbConn, sql: &'static str, key: Option<i32>) -> QueryResult<Vec<i32>> {
-        let sql = crate::db::connection::placeholders(conn.kind(), sql);
-        let rows: Vec<Id> = match key {
-            Some(key) => diesel::sql_query(sql).bind::<Integer, _>(key).load(conn)?,
-            None => diesel::sql_query(sql).load(conn)?,
-        };
-        Ok(rows.into_iter().map(|row| row.id).collect())
-    }
-}
 
 /// The category an article is filed under, as a page links to it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -176,59 +130,6 @@ pub struct FeedEntry {
 pub struct SitemapEntry {
     pub slug: String,
     pub updated_at: PrimitiveDateTime,
-}
-
-/// Everything saved for an article, rendered from its Markdown by the caller.
-#[derive(Debug)]
-pub struct ArticleChanges<'a> {
-    pub slug: &'a str,
-    pub title: &'a str,
-    pub summary: &'a str,
-    pub body_markdown: &'a str,
-    pub body_html: &'a str,
-    pub teaser_html: &'a str,
-    /// The body as plain text, for the search index.
-    pub body_text: &'a str,
-    /// The teaser as plain text: all of a members-only article that searches by readers without
-    /// access may match.
-    pub teaser_text: &'a str,
-    pub toc_json: &'a str,
-    pub author_id: i32,
-    pub category_id: Option<i32>,
-    pub status: &'a str,
-    pub visibility: &'a str,
-    pub featured: bool,
-    pub reading_minutes: i32,
-    pub published_at: Option<PrimitiveDateTime>,
-    pub updated_at: PrimitiveDateTime,
-}
-
-/// The `articles` row of [`ArticleChanges`].
-#[derive(Insertable, AsChangeset)]
-#[diesel(table_name = articles)]
-struct ArticleRow<'a> {
-    slug: &'a str,
-    title: &'a str,
-    summary: &'a str,
-    author_id: i32,
-    category_id: Option<i32>,
-    status: &'a str,
-    visibility: &'a str,
-    featured: bool,
-    reading_minutes: i32,
-    published_at: Option<PrimitiveDateTime>,
-    updated_at: PrimitiveDateTime,
-}
-
-/// The `article_bodies` row of [`ArticleChanges`].
-#[derive(Insertable, AsChangeset)]
-#[diesel(table_name = article_bodies)]
-struct BodyRow<'a> {
-    article_id: i32,
-    toc_json: &'a str,
-    teaser_html: &'a str,
-    body_html: &'a str,
-    body_markdown: &'a str,
 }
 
 type Source = dsl::LeftJoin<
@@ -433,103 +334,6 @@ impl SitemapEntry {
     }
 }
 
-/// Which article a save writes.
-#[derive(Debug, Clone, Copy)]
-pub enum SaveTarget {
-    /// The article with this slug, or a new one (an import).
-    BySlug,
-    /// The article with this id, if it is still at `version` (the editor: a save made from an
-    /// older version is refused rather than overwriting someone else's).
-    ById { id: i32, version: i32 },
-    /// A new article (the editor's "new article").
-    New,
-}
-
-/// What a save did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Saved {
-    /// Written; the article's id.
-    Written(i32),
-    /// The article changed since the form was opened: nothing was written.
-    Conflict,
-}
-
-impl ArticleChanges<'_> {
-    /// Inserts or updates the article (see [`SaveTarget`]) with its body and its entry in the
-    /// search index; every update raises its version. Call it inside a transaction: it writes
-    /// three tables.
-    pub fn save(&self, conn: &mut DbConn, target: SaveTarget) -> QueryResult<Saved> {
-        let row = ArticleRow {
-            slug: self.slug,
-            title: self.title,
-            summary: self.summary,
-            author_id: self.author_id,
-            category_id: self.category_id,
-            status: self.status,
-            visibility: self.visibility,
-            featured: self.featured,
-            reading_minutes: self.reading_minutes,
-            published_at: self.published_at,
-            updated_at: self.updated_at,
-        };
-        let existing: Option<i32> = match target {
-            SaveTarget::BySlug => articles::table
-                .filter(articles::slug.eq(self.slug))
-                .select(articles::id)
-                .first(conn)
-                .optional()?,
-            SaveTarget::ById { id, .. } => Some(id),
-            SaveTarget::New => None,
-        };
-        let id = match existing {
-            Some(id) => {
-                let mut update = diesel::update(articles::table.find(id)).into_boxed();
-                if let SaveTarget::ById { version, .. } = target {
-                    update = update.filter(articles::version.eq(version));
-                }
-                let updated: Option<i32> = update
-                    .set((&row, articles::version.eq(articles::version + 1)))
-                    .returning(articles::id)
-                    .get_result(conn)
-                    .optional()?;
-                match updated {
-                    Some(id) => id,
-                    None => return Ok(Saved::Conflict),
-                }
-            }
-            None => diesel::insert_into(articles::table)
-                .values((&row, articles::created_at.eq(self.updated_at)))
-                .returning(articles::id)
-                .get_result(conn)?,
-        };
-        let body = BodyRow {
-            article_id: id,
-            toc_json: self.toc_json,
-            teaser_html: self.teaser_html,
-            body_html: self.body_html,
-            body_markdown: self.body_markdown,
-        };
-        crate::on_backend!(conn, c => diesel::insert_into(article_bodies::table)
-            .values(&body)
-            .on_conflict(article_bodies::article_id)
-            .do_update()
-            .set(&body)
-            .execute(c))?;
-        super::search::index(
-            conn,
-            id,
-            self.title,
-            self.summary,
-            &super::search::IndexedText::split(
-                self.visibility == MEMBERS_ONLY,
-                self.body_text,
-                self.teaser_text,
-            ),
-        )?;
-        Ok(Saved::Written(id))
-    }
-}
-
 /// The SQL of the queries that read articles by key (cards by id, an article by slug), for the
 /// query-plan test.
 #[cfg(test)]
@@ -558,59 +362,6 @@ pub(crate) fn lookup_queries() -> Vec<(&'static str, &'static str, String)> {
             .to_string(),
         ),
     ]
-}
-
-/// Which version of [`crate::domain::markdown::teaser`] made the stored teasers and search entries;
-/// raised whenever that code changes what it keeps.
-pub const TEASER_VERSION: i32 = 1;
-
-/// Makes the teaser and search entry of every article again from its Markdown when they were
-/// made by an older version of the code (see [`TEASER_VERSION`]), in one transaction; returns how
-/// many articles it rewrote. Runs at start-up, after the migrations.
-pub fn rederive_teasers(conn: &mut DbConn) -> QueryResult<usize> {
-    use super::schema::derived_data;
-    super::write_transaction(conn, |conn| {
-        let version: Option<i32> = derived_data::table
-            .find("teasers")
-            .select(derived_data::version)
-            .first(conn)
-            .optional()?;
-        if version.is_some_and(|v| v >= TEASER_VERSION) {
-            return Ok(0);
-        }
-        let all: Vec<(i32, String, String, String, String)> = articles::table
-            .inner_join(article_bodies::table)
-            .select((
-                articles::id,
-                articles::title,
-                articles::summary,
-                articles::visibility,
-                article_bodies::body_markdown,
-            ))
-            .load(conn)?;
-        for (id, title, summary, visibility, markdown) in &all {
-            let rendered = crate::domain::markdown::render(markdown);
-            diesel::update(article_bodies::table.find(id))
-                .set(article_bodies::teaser_html.eq(rendered.teaser.as_str()))
-                .execute(conn)?;
-            let text = super::search::IndexedText::split(
-                visibility == MEMBERS_ONLY,
-                &rendered.text,
-                &rendered.teaser_text,
-            );
-            super::search::index(conn, *id, title, summary, &text)?;
-        }
-        crate::on_backend!(conn, c => diesel::insert_into(derived_data::table)
-            .values((
-                derived_data::name.eq("teasers"),
-                derived_data::version.eq(TEASER_VERSION),
-            ))
-            .on_conflict(derived_data::name)
-            .do_update()
-            .set(derived_data::version.eq(TEASER_VERSION))
-            .execute(c))?;
-        Ok(all.len())
-    })
 }
 
 /// How many articles the database holds, drafts included.

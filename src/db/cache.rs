@@ -3,7 +3,7 @@
 //! the site settings. A page of any list is then a slice, however deep the page, and the number of
 //! articles in it is the slice's length; only the ten cards of the page are read from the database.
 //!
-//! A list is read (in index order, see [`super::articles::list_sql`]) the first time it is asked
+//! A list is read (in index order, see [`list_sql`]) the first time it is asked
 //! for and kept while the database's `content_version` stays the same. Triggers raise that number
 //! with every change to an article, its tags, a topic or a setting, from this process or any other
 //! (`guidepost import`), and every use checks it first, so nothing served is stale. Reads happen on
@@ -17,7 +17,6 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 
-use super::articles::list_sql;
 use super::schema::content_version;
 use super::settings::SiteSettings;
 
@@ -153,6 +152,52 @@ pub fn page(ids: &[i32], skip: Option<i32>, offset: i64, limit: i64) -> (Vec<i32
         })
         .collect();
     (page, i64::try_from(total).unwrap_or(i64::MAX))
+}
+
+/// The SQL of the queries that read whole lists of ids, in list order, for [`super::cache`]. They
+/// are text so that `EXPLAIN QUERY PLAN` can be checked for each (see `query_plans`): each must
+/// walk an index in list order, reading neither rows nor a sort.
+pub mod list_sql {
+    use diesel::prelude::*;
+    use diesel::sql_types::Integer;
+
+    use crate::db::DbConn;
+
+    /// Every published article, newest first.
+    pub const NEWEST: &str = "SELECT id FROM articles WHERE status = 'published' \
+         ORDER BY published_at DESC, id DESC";
+    /// The article the home page leads with: the newest featured one, else the newest.
+    pub const FEATURED: &str = "SELECT id FROM articles WHERE status = 'published' \
+         ORDER BY featured DESC, published_at DESC, id DESC LIMIT 1";
+    /// A category's published articles, newest first.
+    pub const IN_CATEGORY: &str = "SELECT id FROM articles \
+         WHERE category_id = ? AND status = 'published' ORDER BY published_at DESC, id DESC";
+    /// A tag's published articles, newest first (`listed_at` is set only while published).
+    pub const WITH_TAG: &str = "SELECT article_id AS id FROM article_tags \
+         WHERE tag_id = ? AND listed_at IS NOT NULL ORDER BY listed_at DESC, article_id DESC";
+    /// Every list query, by name, for the query-plan test.
+    pub const ALL: &[(&str, &str)] = &[
+        ("newest", NEWEST),
+        ("featured", FEATURED),
+        ("in category", IN_CATEGORY),
+        ("with tag", WITH_TAG),
+    ];
+
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Integer)]
+        id: i32,
+    }
+
+    /// Runs one of the queries above, with its key when it takes one.
+    pub fn ids(conn: &mut DbConn, sql: &'static str, key: Option<i32>) -> QueryResult<Vec<i32>> {
+        let sql = crate::db::connection::placeholders(conn.kind(), sql);
+        let rows: Vec<Id> = match key {
+            Some(key) => diesel::sql_query(sql).bind::<Integer, _>(key).load(conn)?,
+            None => diesel::sql_query(sql).load(conn)?,
+        };
+        Ok(rows.into_iter().map(|row| row.id).collect())
+    }
 }
 
 #[cfg(test)]

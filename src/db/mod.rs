@@ -9,8 +9,10 @@
 //! Guidepost. `NORMAL` would save one fsync per commit but may lose the last commits on power loss;
 //! members' sign-ups are worth the fsync.
 
+pub mod article_writes;
 pub mod articles;
 pub mod audit;
+pub mod backup;
 pub mod billing;
 pub mod cache;
 pub mod changes;
@@ -19,6 +21,7 @@ pub mod copy;
 pub mod editing;
 pub mod health;
 pub mod images;
+pub mod member_admin;
 pub mod outbox;
 #[cfg(test)]
 mod query_plans;
@@ -188,7 +191,7 @@ pub fn open(database: impl Into<Database>, size: u32) -> anyhow::Result<DbPool> 
             .with_context(|| format!("cannot use the database at {database}"))?;
     }
     migrate(&mut conn)?;
-    let rewritten = articles::rederive_teasers(&mut conn)
+    let rewritten = article_writes::rederive_teasers(&mut conn)
         .context("cannot make the teasers of the articles again")?;
     if rewritten > 0 {
         tracing::info!("made the teasers and search entries of {rewritten} article(s) again");

@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
-use super::articles::list_sql;
+use super::cache::list_sql;
 
 #[derive(QueryableByName)]
 struct PlanRow {

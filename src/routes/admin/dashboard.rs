@@ -10,7 +10,7 @@ use askama::Template;
 use super::{AdminNav, Need, allowed, layout, nav, settings};
 use crate::auth::Visitor;
 use crate::db::audit::{self, AuditEntry};
-use crate::db::users::MemberStats;
+use crate::db::member_admin::MemberStats;
 use crate::db::views::{self, MostRead};
 use crate::db::{self};
 use crate::domain::Pagination;
