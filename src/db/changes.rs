@@ -183,7 +183,7 @@ fn listener_loop(
         looks += 1;
         let news = match listener.as_mut() {
             // Asking the server now and then finds a connection that died without a word.
-            Some(connected) if looks % 100 == 0 => connected
+            Some(connected) if looks.is_multiple_of(100) => connected
                 .conn
                 .batch_execute("SELECT 1")
                 .and_then(|()| connected.news()),

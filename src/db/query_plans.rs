@@ -25,7 +25,7 @@ fn plan(conn: &mut SqliteConnection, sql: &str) -> Vec<String> {
 
 fn demo_database() -> (tempfile::TempDir, SqliteConnection) {
     let dir = tempfile::tempdir().unwrap();
-    let pool = super::open(&dir.path().join("plans.db"), 1).unwrap();
+    let pool = super::open(dir.path().join("plans.db"), 1).unwrap();
     let mut conn = pool.get().unwrap();
     crate::content::demo::import_demo(&mut conn).unwrap();
     drop(conn);

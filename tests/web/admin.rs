@@ -407,6 +407,46 @@ async fn the_later_of_two_saves_from_the_same_version_is_refused_with_its_text_k
 }
 
 #[actix_web::test]
+async fn two_editors_saving_the_same_version_at_once_save_one_and_refuse_the_other() {
+    let app = spawn_app().await;
+    let first = with_role(&app, "one@example.com", "editor").await;
+    let second = with_role(&app, "two@example.com", "editor").await;
+    for round in 0..3 {
+        let a = first.visit("/admin/articles/1").await;
+        let b = second.visit("/admin/articles/1").await;
+        let (one, two) = (
+            format!("First, round {round}."),
+            format!("Second, round {round}."),
+        );
+        let (x, y) = crate::members::futures_join(
+            send_editor(&first, &a, &[("summary", one.as_str())], "save"),
+            send_editor(&second, &b, &[("summary", two.as_str())], "save"),
+        )
+        .await;
+        let mut statuses = [x.status, y.status];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::CONFLICT],
+            "round {round}"
+        );
+        let kept = if x.status == StatusCode::OK {
+            &one
+        } else {
+            &two
+        };
+        assert_eq!(
+            count(
+                &app,
+                &format!("SELECT count(*) AS n FROM articles WHERE id = 1 AND summary = '{kept}'")
+            ),
+            1,
+            "the saved one is the one kept"
+        );
+    }
+}
+
+#[actix_web::test]
 async fn bad_editor_input_comes_back_422_with_every_field_kept() {
     let app = spawn_app().await;
     let editor = with_role(&app, "editor@example.com", "editor").await;

@@ -320,7 +320,7 @@ async fn two_sign_ups_racing_for_one_address_make_exactly_one_account() {
 }
 
 /// Runs two futures at once on this thread.
-async fn futures_join<A: std::future::Future, B: std::future::Future>(
+pub async fn futures_join<A: std::future::Future, B: std::future::Future>(
     a: A,
     b: B,
 ) -> (A::Output, B::Output) {

@@ -304,7 +304,7 @@ fn a_claimed_message_is_not_claimed_again_until_its_lease_ends() {
     }
     use guidepost::db::outbox::{Message, NewMessage};
     let dir = tempfile::tempdir().unwrap();
-    let pool = guidepost::db::open(&dir.path().join("site.db"), 1).unwrap();
+    let pool = guidepost::db::open(dir.path().join("site.db"), 1).unwrap();
     let mut conn = pool.get().unwrap();
     NewMessage {
         user_id: None,
