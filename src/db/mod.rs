@@ -337,8 +337,13 @@ pub fn read_only_url(database: &Path) -> String {
     format!("file:{path}?mode=ro")
 }
 
-/// Current time in UTC, as stored in every timestamp column.
+/// Current time in UTC, as stored in every timestamp column: to the microsecond, the precision
+/// of PostgreSQL's `timestamp`, so that a time written and read back is the same on both backends.
 pub fn now() -> time::PrimitiveDateTime {
     let now = time::OffsetDateTime::now_utc();
-    time::PrimitiveDateTime::new(now.date(), now.time())
+    let time = now.time();
+    let time = time
+        .replace_nanosecond(time.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(time);
+    time::PrimitiveDateTime::new(now.date(), time)
 }

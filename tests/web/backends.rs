@@ -505,3 +505,81 @@ async fn copy_database_moves_a_sqlite_site_into_postgres_and_refuses_a_filled_ta
             .contains("Ana")
     );
 }
+
+#[test]
+fn times_booleans_and_kinds_come_back_as_they_were_written_on_both_backends() {
+    use guidepost::db::schema::{articles, users};
+    if on_sqlite() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for database in [
+        Database::Sqlite(dir.path().join("site.db")),
+        database_in(&dir),
+    ] {
+        let pool = guidepost::db::open(database.clone(), 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let at = guidepost::db::now();
+        let id: i32 = diesel::insert_into(users::table)
+            .values((
+                users::email.eq("kinds@example.com"),
+                users::name.eq("Kinds"),
+                users::role.eq("editor"),
+                users::status.eq("disabled"),
+                users::created_at.eq(at),
+                users::updated_at.eq(at),
+                users::trial_ends_at.eq(Some(at)),
+            ))
+            .returning(users::id)
+            .get_result(&mut conn)
+            .unwrap();
+        let (role, status, created, trial): (
+            String,
+            String,
+            time::PrimitiveDateTime,
+            Option<time::PrimitiveDateTime>,
+        ) = users::table
+            .find(id)
+            .select((
+                users::role,
+                users::status,
+                users::created_at,
+                users::trial_ends_at,
+            ))
+            .first(&mut conn)
+            .unwrap();
+        assert_eq!(
+            (role.as_str(), status.as_str()),
+            ("editor", "disabled"),
+            "{database}"
+        );
+        assert_eq!((created, trial), (at, Some(at)), "{database}");
+        for (n, featured) in [(1, true), (2, false)] {
+            let article: i32 = diesel::insert_into(articles::table)
+                .values((
+                    articles::slug.eq(format!("kinds-{n}")),
+                    articles::title.eq("Kinds"),
+                    articles::summary.eq(""),
+                    articles::author_id.eq(id),
+                    articles::featured.eq(featured),
+                    articles::reading_minutes.eq(1),
+                    articles::updated_at.eq(at),
+                    articles::created_at.eq(at),
+                ))
+                .returning(articles::id)
+                .get_result(&mut conn)
+                .unwrap();
+            let read: bool = articles::table
+                .find(article)
+                .select(articles::featured)
+                .first(&mut conn)
+                .unwrap();
+            assert_eq!(read, featured, "{database}");
+        }
+        // An enum column refuses what is not one of its values, on both.
+        let refused = diesel::update(users::table.find(id))
+            .set(users::role.eq("owner"))
+            .execute(&mut conn);
+        assert!(refused.is_err(), "{database}");
+    }
+}
