@@ -125,7 +125,10 @@ impl Application {
         let writes = Arc::clone(pool.writes());
         let page_cache_handle = Arc::clone(&page_cache);
         let page_cache = web::Data::new(page_cache);
-        let cache: Arc<ContentCache> = Arc::default();
+        let cache: Arc<ContentCache> = match settings.database.kind() {
+            db::Kind::Sqlite => Arc::default(),
+            db::Kind::Postgres => Arc::new(ContentCache::following(Arc::clone(pool.writes()))),
+        };
         let mail_wake = Arc::new(tokio::sync::Notify::new());
         let site = Site::new(base_url.clone());
         let (readership, views) = crate::readership::Readership::new(settings.count_views);

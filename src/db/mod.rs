@@ -67,6 +67,7 @@ pub struct DbPool {
 impl DbPool {
     /// A connection, waiting for one to be free if need be.
     pub fn get(&self) -> Result<PooledConnection<Manager>, diesel::r2d2::PoolError> {
+        // (A `PooledConnection` derefs to a [`Pooled`], which derefs to a [`DbConn`].)
         self.pool.get()
     }
 
@@ -104,6 +105,27 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 /// PostgreSQL, for the write lock of [`write_transaction`]).
 pub(crate) const BUSY_TIMEOUT_MS: u32 = 5_000;
 
+/// A pooled connection, with what the pool remembers of it: the writes it had made when last
+/// looked at (see [`run`]), and whether it failed in a way that may have lost the server.
+pub struct Pooled {
+    conn: DbConn,
+    changes: Option<i64>,
+    suspect: bool,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
+}
+
 /// Opens connections of the pool: by the kind of [`Database`], never by trying one driver after
 /// another (SQLite would take a URL for a file name).
 #[derive(Debug)]
@@ -132,22 +154,38 @@ pub fn establish(database: &Database) -> ConnectionResult<DbConn> {
     }
 }
 
+/// Connections are not asked whether they still work each time they are taken from the pool
+/// (a round trip to PostgreSQL per query): one whose query failed is asked once, on its return,
+/// and dropped if it does not answer, so a restarted server costs one failed request per
+/// connection at most, then none.
 impl ManageConnection for Manager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, Self::Error> {
-        self.establish()
-            .map_err(diesel::r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        let conn = self
+            .establish()
+            .map_err(diesel::r2d2::Error::ConnectionError)?;
+        Ok(Pooled {
+            conn,
+            changes: None,
+            suspect: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), Self::Error> {
         conn.batch_execute("SELECT 1")
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        if <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn) {
+            return true;
+        }
+        if std::mem::take(&mut conn.suspect) {
+            return conn.batch_execute("SELECT 1").is_err();
+        }
+        false
     }
 }
 
@@ -156,8 +194,8 @@ impl ManageConnection for Manager {
 #[derive(Debug)]
 struct ConnectionSettings;
 
-impl CustomizeConnection<DbConn, diesel::r2d2::Error> for ConnectionSettings {
-    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+impl CustomizeConnection<Pooled, diesel::r2d2::Error> for ConnectionSettings {
+    fn on_acquire(&self, conn: &mut Pooled) -> Result<(), diesel::r2d2::Error> {
         let settings = match conn.kind() {
             Kind::Sqlite => format!(
                 "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
@@ -207,6 +245,7 @@ pub fn open(database: impl Into<Database>, size: u32) -> anyhow::Result<DbPool> 
     let pool = Pool::builder()
         .max_size(size)
         .min_idle(min_idle)
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10))
         .connection_customizer(Box::new(ConnectionSettings))
         .build(Manager {
@@ -245,7 +284,9 @@ const WRITE_LOCK: i64 = 0x6775_6964_6577_7269;
 
 /// Runs `query` with a pooled connection on the blocking thread pool, so neither a slow query nor
 /// a wait for the write lock holds up an async worker. A call that changed a row is counted (see
-/// [`writes`]) before it returns.
+/// [`writes`]) before it returns: the connection's count of its own writes is read after the
+/// query and compared with what it was when the connection was last used (one read, which on
+/// PostgreSQL is a round trip; a connection used outside `run` only costs a spurious count).
 pub async fn run<T, F>(pool: &DbPool, query: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
@@ -256,13 +297,17 @@ where
     web::block(move || {
         let mut conn = pool.get()?;
         crate::metrics::database_wait(asked.elapsed().as_secs_f64());
-        let before = writes::changes_on(&mut conn);
         let result = query(&mut conn);
-        if before.is_none() || writes::changes_on(&mut conn) != before {
+        let after = writes::changes_on(&mut conn);
+        if after.is_none() || after != conn.changes {
             pool.writes.note();
-            if result.is_ok() {
+            if result.is_ok() && after.is_some() {
                 pool.health.succeeded();
             }
+        }
+        conn.changes = after;
+        if result.is_err() {
+            conn.suspect = true;
         }
         if let Err(AppError::WriteUnavailable(problem)) = &result {
             pool.health.failed(*problem);

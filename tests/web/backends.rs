@@ -347,7 +347,7 @@ fn both_backends_record_the_same_migration_versions() {
         let pool = guidepost::db::open(database, 1).unwrap();
         let rows: Vec<Version> =
             diesel::sql_query("SELECT version FROM __diesel_schema_migrations ORDER BY version")
-                .load(&mut pool.get().unwrap())
+                .load(&mut **pool.get().unwrap())
                 .unwrap();
         versions.push(rows.into_iter().map(|r| r.version).collect::<Vec<_>>());
     }
@@ -518,7 +518,8 @@ fn times_booleans_and_kinds_come_back_as_they_were_written_on_both_backends() {
         database_in(&dir),
     ] {
         let pool = guidepost::db::open(database.clone(), 1).unwrap();
-        let mut conn = pool.get().unwrap();
+        let mut pooled = pool.get().unwrap();
+        let conn: &mut guidepost::db::DbConn = &mut pooled;
         let at = guidepost::db::now();
         let id: i32 = diesel::insert_into(users::table)
             .values((
@@ -531,7 +532,7 @@ fn times_booleans_and_kinds_come_back_as_they_were_written_on_both_backends() {
                 users::trial_ends_at.eq(Some(at)),
             ))
             .returning(users::id)
-            .get_result(&mut conn)
+            .get_result(conn)
             .unwrap();
         let (role, status, created, trial): (
             String,
@@ -546,7 +547,7 @@ fn times_booleans_and_kinds_come_back_as_they_were_written_on_both_backends() {
                 users::created_at,
                 users::trial_ends_at,
             ))
-            .first(&mut conn)
+            .first(conn)
             .unwrap();
         assert_eq!(
             (role.as_str(), status.as_str()),
@@ -567,19 +568,19 @@ fn times_booleans_and_kinds_come_back_as_they_were_written_on_both_backends() {
                     articles::created_at.eq(at),
                 ))
                 .returning(articles::id)
-                .get_result(&mut conn)
+                .get_result(conn)
                 .unwrap();
             let read: bool = articles::table
                 .find(article)
                 .select(articles::featured)
-                .first(&mut conn)
+                .first(conn)
                 .unwrap();
             assert_eq!(read, featured, "{database}");
         }
         // An enum column refuses what is not one of its values, on both.
         let refused = diesel::update(users::table.find(id))
             .set(users::role.eq("owner"))
-            .execute(&mut conn);
+            .execute(conn);
         assert!(refused.is_err(), "{database}");
     }
 }

@@ -236,7 +236,7 @@ async fn a_failure_on_our_side_shows_a_generic_page_with_a_reference_and_no_deta
     // Break the database under the running site.
     let pool = guidepost::db::open(&app.database, 1).unwrap();
     diesel::connection::SimpleConnection::batch_execute(
-        &mut pool.get().unwrap(),
+        &mut **pool.get().unwrap(),
         "DROP TABLE article_tags; DROP TABLE tags;",
     )
     .unwrap();

@@ -90,12 +90,13 @@ struct TopicCount {
 /// Every category and tag whose stored count of published articles differs from a fresh count.
 fn wrong_counts(app: &TestApp) -> Vec<TopicCount> {
     let pool = guidepost::db::open(&app.database, 1).unwrap();
-    let mut conn = pool.get().unwrap();
+    let mut pooled = pool.get().unwrap();
+    let conn: &mut guidepost::db::DbConn = &mut pooled;
     let mut wrong: Vec<TopicCount> = diesel::sql_query(
         "SELECT slug, CAST(published_articles AS BIGINT) AS stored, (SELECT count(*) FROM articles \
          WHERE category_id = categories.id AND status = 'published') AS counted FROM categories",
     )
-    .load(&mut conn)
+    .load(conn)
     .unwrap();
     wrong.extend(
         diesel::sql_query(
@@ -103,7 +104,7 @@ fn wrong_counts(app: &TestApp) -> Vec<TopicCount> {
              JOIN articles ON articles.id = article_id \
              WHERE tag_id = tags.id AND status = 'published') AS counted FROM tags",
         )
-        .load::<TopicCount>(&mut conn)
+        .load::<TopicCount>(conn)
         .unwrap(),
     );
     wrong.retain(|row| row.stored != row.counted);
@@ -143,7 +144,7 @@ async fn topic_counts_stay_right_through_publishing_retagging_moving_and_deletin
     diesel::sql_query(
         "DELETE FROM articles WHERE slug IN ('counting-sheep', 'database-indexes-explained')",
     )
-    .execute(&mut pool.get().unwrap())
+    .execute(&mut **pool.get().unwrap())
     .unwrap();
     assert_eq!(wrong_counts(&app), [], "after deleting");
 
