@@ -311,6 +311,7 @@ impl Settings {
                     cli.bind
                 )
             })?;
+        cli.database.check().map_err(anyhow::Error::msg)?;
         let base_url = cli.base_url.as_deref().map(BaseUrl::parse).transpose()?;
         let trusted_proxies = crate::client::TrustedProxies::parse(&cli.trusted_proxy)
             .map_err(|problem| anyhow::anyhow!("--trusted-proxy: {problem}"))?;

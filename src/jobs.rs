@@ -39,13 +39,16 @@ pub fn queue_trial_reminders(
     let mut queued = 0;
     for member in &due {
         let on_trial = matches!(member.access(now), crate::db::users::Access::Trial(_));
-        crate::db::write_transaction(conn, |conn| {
-            if on_trial {
+        // Marked first, in the transaction that queues the mail: of several instances reminding
+        // at once, the one whose mark changed the row sends it.
+        let sent = crate::db::write_transaction(conn, |conn| {
+            let first = Member::mark_reminded(conn, member.id)?;
+            if first && on_trial {
                 messages::trial_reminder(site_name, member, account_url, plans).queue(conn)?;
             }
-            Member::mark_reminded(conn, member.id)
+            Ok::<_, diesel::result::Error>(first && on_trial)
         })?;
-        queued += usize::from(on_trial);
+        queued += usize::from(sent);
     }
     Ok(queued)
 }

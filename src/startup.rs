@@ -108,6 +108,24 @@ impl Application {
         })
         .await
         .context("start-up was interrupted")??;
+        if settings.database.kind() == db::Kind::Postgres {
+            // Every instance must have the same key: one with another would take every member's
+            // cookie for a forgery, and tell their browsers to forget it.
+            let fingerprint = secrets.sign(&["the key every instance of this site shares"]);
+            let same = db::run(&pool, move |conn| {
+                Ok(db::settings::SiteSettings::same_key(conn, &fingerprint)?)
+            })
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot check the key: {error}"))?;
+            if !same {
+                anyhow::bail!(
+                    "GUIDEPOST_SECRET_KEY differs from the key the other instances of this site use: \
+                     give every instance the same key (to change it for all of them, stop them, \
+                     delete the setting {} in the database, and start them with the new one)",
+                    db::settings::KEY_CHECK
+                );
+            }
+        }
         let mailer = crate::mail::Mailer::new(
             settings.smtp_url.as_ref(),
             settings.mail_from.as_deref(),

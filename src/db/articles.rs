@@ -220,9 +220,12 @@ impl ArticleCard {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut found: Vec<Self> = published_by_id(conn.kind(), ids)
+        // On each backend's own connection: PostgreSQL then keeps the statement prepared (its
+        // `= ANY($1)` has one parameter however many ids), so it is planned once, not per page.
+        let kind = conn.kind();
+        let mut found: Vec<Self> = crate::on_backend!(conn, c => published_by_id(kind, ids)
             .select(Self::as_select())
-            .load(conn)?;
+            .load(c))?;
         found.sort_by_key(|card| ids.iter().position(|id| *id == card.id));
         Ok(found)
     }
@@ -256,11 +259,11 @@ impl ArticleCard {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        let shared: Vec<i32> = article_tags::table
+        let shared: Vec<i32> = crate::on_backend!(conn, c => article_tags::table
             .filter(article_tags::article_id.eq_any(&candidates))
             .filter(article_tags::tag_id.eq_any(tag_ids))
             .select(article_tags::article_id)
-            .load(conn)?;
+            .load(c))?;
         let mut cards: Vec<(usize, Self)> = Self::by_ids(conn, &candidates)?
             .into_iter()
             .map(|card| {

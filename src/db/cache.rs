@@ -44,7 +44,7 @@ pub struct ContentCache {
     /// it had that value: while the count stays the same nothing was committed anywhere (the
     /// change feed counts every other instance's commits), so the version is not read again.
     /// On SQLite reading it costs a microsecond and this is not used.
-    follow: Option<(Arc<super::writes::Writes>, Mutex<Option<(u64, i64)>>)>,
+    follow: Option<(Arc<super::writes::Writes>, Mutex<Option<Seen>>)>,
 }
 
 #[derive(Debug, Default)]
@@ -54,6 +54,9 @@ struct Kept {
     /// The article the home page leads with, once read.
     featured: Option<Option<i32>>,
 }
+
+/// The writes count and the content version read while it had that value.
+type Seen = (u64, i64);
 
 impl ContentCache {
     /// A cache that reads the content version only after a write (see `follow`).

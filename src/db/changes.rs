@@ -12,8 +12,9 @@
 //!   moves when any other connection commits, and then reads `content_version`.
 //! - PostgreSQL: a connection of its own `LISTEN`s. Triggers on every table send `guidepost_writes`
 //!   and the `content_version` trigger `guidepost_content`, delivered when the writing transaction
-//!   commits; the connection is read every [`NOTICE_POLL`]. When it drops, everything is counted as
-//!   changed (notices may have been missed) and it connects again.
+//!   commits; the connection is read every [`NOTICE_POLL`], and pings itself each second. When it
+//!   drops, or a ping does not come back within three seconds, everything is counted as changed
+//!   (notices may have been missed) and it connects again.
 //!
 //! Anything that fails is treated as a change: a cache re-reads, never serves stale data.
 
@@ -143,30 +144,68 @@ fn data_version(conn: &mut SqliteConnection) -> QueryResult<i64> {
 /// A connection that listens for the two channels.
 struct PgListener {
     conn: PgConnection,
+    /// When the ping still awaited was sent.
+    ping_sent: Option<std::time::Instant>,
 }
 
 impl PgListener {
     fn connect(url: &str) -> Option<PgListener> {
-        let mut conn = PgConnection::establish(url)
+        // Through `establish`: keepalives and a TCP user timeout, and errors without the password.
+        let conn = super::establish(&Database::Postgres(url.to_owned()))
             .map_err(|error| tracing::warn!("cannot listen for database changes: {error}"))
             .ok()?;
-        conn.batch_execute("LISTEN guidepost_writes; LISTEN guidepost_content;")
-            .map_err(|error| tracing::warn!("cannot listen for database changes: {error}"))
-            .ok()?;
-        Some(PgListener { conn })
+        let super::DbConn::Postgres(mut conn) = conn else {
+            return None;
+        };
+        conn.batch_execute(
+            "LISTEN guidepost_writes; LISTEN guidepost_content; LISTEN guidepost_ping;",
+        )
+        .map_err(|error| tracing::warn!("cannot listen for database changes: {error}"))
+        .ok()?;
+        Some(PgListener {
+            conn,
+            ping_sent: None,
+        })
     }
 
-    /// Whether anything was written, and whether the content changed, since the last call.
+    /// Whether anything was written, and whether the content changed, since the last call. An
+    /// error when the connection is lost, or when the last ping did not come back in time.
     fn news(&mut self) -> QueryResult<(bool, bool)> {
         let (mut wrote, mut content) = (false, false);
         for notice in self.conn.notifications_iter() {
             let notice = notice?;
+            if notice.channel == "guidepost_ping" {
+                self.ping_sent = None;
+                continue;
+            }
             wrote = true;
             content |= notice.channel == "guidepost_content";
         }
+        if self
+            .ping_sent
+            .is_some_and(|sent| sent.elapsed() > PING_LOST)
+        {
+            return Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                Box::new("the change feed's ping did not come back".to_owned()),
+            ));
+        }
         Ok((wrote, content))
     }
+
+    /// Sends a ping to itself: it comes back only if notices reach this connection (not through
+    /// a pooler that drops them, not over a connection that died without a word).
+    fn ping(&mut self) -> QueryResult<()> {
+        if self.ping_sent.is_none() {
+            self.conn.batch_execute("NOTIFY guidepost_ping")?;
+            self.ping_sent = Some(std::time::Instant::now());
+        }
+        Ok(())
+    }
 }
+
+/// How long a ping may take to come back before the feed is counted as lost.
+const PING_LOST: Duration = Duration::from_secs(3);
 
 fn listener_loop(
     mut listener: Option<PgListener>,
@@ -182,11 +221,11 @@ fn listener_loop(
         };
         looks += 1;
         let news = match listener.as_mut() {
-            // Asking the server now and then finds a connection that died without a word.
-            Some(connected) if looks.is_multiple_of(100) => connected
-                .conn
-                .batch_execute("SELECT 1")
-                .and_then(|()| connected.news()),
+            // A ping each second finds a connection that died without a word, or that notices
+            // no longer reach (its connection has a TCP user timeout: see `super::establish`).
+            Some(connected) if looks.is_multiple_of(100) => {
+                connected.ping().and_then(|()| connected.news())
+            }
             Some(connected) => connected.news(),
             None => {
                 listener = PgListener::connect(url);

@@ -1,14 +1,9 @@
-//! The two databases Guidepost runs on, and the one connection type the rest of the code uses.
-//!
-//! [`Database`] is where the data lives: a SQLite file (the default) or a PostgreSQL server named by
-//! a `postgres://` URL. [`DbConn`] is a connection to either; Diesel's typed queries run on it
+//! The one connection type the rest of the code uses, over the two databases Guidepost runs on
+//! (where the data lives is [`super::Database`]). [`DbConn`] is a connection to either; Diesel's typed queries run on it
 //! unchanged. What one backend says differently from the other (upserts, locking, full-text search,
 //! write transactions, change notices) is written once per backend in the `db/` module of its
 //! concern, with [`on_backend!`](crate::on_backend) where the same Diesel code serves both, or a
 //! `match` where the SQL differs. Nothing outside `db/` matches on the backend.
-
-use std::fmt;
-use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
 
@@ -71,142 +66,6 @@ macro_rules! on_backend {
     };
 }
 
-/// Where the site's data lives: `--database` / `GUIDEPOST_DATABASE`, a file path or a
-/// `postgres://` URL.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Database {
-    Sqlite(PathBuf),
-    Postgres(String),
-}
-
-impl Database {
-    /// Reads a path or a `postgres://` (or `postgresql://`) URL.
-    pub fn parse(text: &str) -> Database {
-        let lower = text.get(..13).unwrap_or(text).to_ascii_lowercase();
-        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-            Database::Postgres(text.to_owned())
-        } else {
-            Database::Sqlite(PathBuf::from(text))
-        }
-    }
-
-    pub fn kind(&self) -> Kind {
-        match self {
-            Database::Sqlite(_) => Kind::Sqlite,
-            Database::Postgres(_) => Kind::Postgres,
-        }
-    }
-
-    /// The SQLite file, if the data lives in one.
-    pub fn sqlite_path(&self) -> Option<&Path> {
-        match self {
-            Database::Sqlite(path) => Some(path),
-            Database::Postgres(_) => None,
-        }
-    }
-
-    /// The folder for the files kept beside the data (the key file, mail saved when no SMTP server
-    /// is set): the SQLite file's own folder, or the working directory with PostgreSQL.
-    pub fn folder(&self) -> PathBuf {
-        match self {
-            Database::Sqlite(path) => path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
-            Database::Postgres(_) => PathBuf::from("."),
-        }
-    }
-}
-
-impl From<PathBuf> for Database {
-    fn from(path: PathBuf) -> Database {
-        Database::Sqlite(path)
-    }
-}
-
-/// As a command-line argument (`--database`), for the tests and tools that start Guidepost.
-impl AsRef<std::ffi::OsStr> for Database {
-    fn as_ref(&self) -> &std::ffi::OsStr {
-        match self {
-            Database::Sqlite(path) => path.as_os_str(),
-            Database::Postgres(url) => url.as_ref(),
-        }
-    }
-}
-
-impl From<&Database> for Database {
-    fn from(database: &Database) -> Database {
-        database.clone()
-    }
-}
-
-impl From<&PathBuf> for Database {
-    fn from(path: &PathBuf) -> Database {
-        Database::Sqlite(path.clone())
-    }
-}
-
-impl From<&Path> for Database {
-    fn from(path: &Path) -> Database {
-        Database::Sqlite(path.to_owned())
-    }
-}
-
-impl std::str::FromStr for Database {
-    type Err = std::convert::Infallible;
-    fn from_str(text: &str) -> Result<Database, Self::Err> {
-        Ok(Database::parse(text))
-    }
-}
-
-/// The file path, or the URL without its password: safe for logs and messages.
-impl fmt::Display for Database {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Database::Sqlite(path) => write!(f, "{}", path.display()),
-            Database::Postgres(url) => f.write_str(&without_password(url)),
-        }
-    }
-}
-
-impl fmt::Debug for Database {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Database({self})")
-    }
-}
-
-/// `postgres://user:secret@host/db` as `postgres://user:…@host/db`; a password given as a query
-/// parameter (`?password=…`) is hidden too.
-fn without_password(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let (authority_end, _) = rest
-        .char_indices()
-        .find(|(_, c)| matches!(c, '/' | '?' | '#'))
-        .unwrap_or((rest.len(), ' '));
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _)) => format!("{user}:…@{host}"),
-            None => format!("{user_info}@{host}"),
-        },
-        None => authority.to_owned(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let query: Vec<String> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=…"),
-                    _ => pair.to_owned(),
-                })
-                .collect();
-            format!("{path}?{}", query.join("&"))
-        }
-        None => tail.to_owned(),
-    };
-    format!("{scheme}://{authority}{tail}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,39 +77,6 @@ mod tests {
         assert_eq!(
             placeholders(Kind::Postgres, sql),
             "SELECT id FROM t WHERE a = $1 AND b = '?' AND c = $2"
-        );
-    }
-
-    #[test]
-    fn a_database_is_a_postgres_url_or_else_a_path() {
-        assert_eq!(
-            Database::parse("postgres://u@h/db"),
-            Database::Postgres("postgres://u@h/db".into())
-        );
-        assert_eq!(Database::parse("PostgreSQL://h/db").kind(), Kind::Postgres);
-        assert_eq!(
-            Database::parse("data/guidepost.db"),
-            Database::Sqlite("data/guidepost.db".into())
-        );
-        assert_eq!(Database::parse("postgres.db").kind(), Kind::Sqlite);
-    }
-
-    #[test]
-    fn a_postgres_url_is_shown_without_its_password() {
-        let shown = Database::parse(
-            "postgres://site:s3cret@db.internal:5432/guidepost?password=x&sslmode=disable",
-        );
-        let text = format!("{shown} {shown:?}");
-        assert!(!text.contains("s3cret"), "{text}");
-        assert!(!text.contains("password=x"), "{text}");
-        assert!(
-            text.contains("postgres://site:…@db.internal:5432/guidepost"),
-            "{text}"
-        );
-        assert!(text.contains("sslmode=disable"), "{text}");
-        assert_eq!(
-            Database::parse("/var/lib/guidepost/site.db").to_string(),
-            "/var/lib/guidepost/site.db"
         );
     }
 }

@@ -64,9 +64,14 @@ pub fn copy(
              (--to postgres://…)"
         );
     };
-    if !from.sqlite_path().is_some_and(std::path::Path::exists) {
+    let Some(path) = from.sqlite_path().filter(|path| path.exists()) else {
         anyhow::bail!("there is no database at {from} to copy");
-    }
+    };
+    to.check().map_err(anyhow::Error::msg)?;
+    // What a running server wrote during the copy would not be in it.
+    let _lock = super::backup::ServerLock::exclusive(path).map_err(|_| {
+        anyhow::anyhow!("a server is running on {from}: stop it before copying the site")
+    })?;
     let mut source = super::establish(from).with_context(|| format!("cannot open {from}"))?;
     source
         .batch_execute("PRAGMA busy_timeout = 5000;")

@@ -159,16 +159,15 @@ pub fn probe(conn: &mut DbConn, database: &Database) -> Result<(), WriteProblem>
     })
 }
 
-/// On PostgreSQL: the write lock of [`super::write_transaction`] is taken (within a second) and an
-/// update that changes no row is planned, which a read-only server or transaction refuses; then
-/// everything is rolled back. The server's own disk is its business: a full one fails real writes,
-/// which [`WriteProblem::of`] recognises.
+/// On PostgreSQL: an update that changes no row is planned, which a read-only server or
+/// transaction refuses; then it is rolled back. The write lock is not waited for: held, it means
+/// another instance is writing, which is writes working. The server's own disk is its business: a
+/// full one fails real writes, which [`WriteProblem::of`] recognises.
 fn probe_postgres(conn: &mut DbConn) -> Result<(), WriteProblem> {
-    let checked = conn.batch_execute(&format!(
-        "BEGIN; SET LOCAL lock_timeout = 1000; SELECT pg_advisory_xact_lock({}); \
+    let checked = conn.batch_execute(
+        "BEGIN; SET LOCAL statement_timeout = 1000; \
          UPDATE content_version SET version = version WHERE false; ROLLBACK;",
-        super::WRITE_LOCK
-    ));
+    );
     if let Err(error) = checked {
         let _ = conn.batch_execute("ROLLBACK;");
         return Err(WriteProblem::of(&error).unwrap_or(WriteProblem::Io));

@@ -18,11 +18,13 @@ pub mod cache;
 pub mod changes;
 pub mod connection;
 pub mod copy;
+pub mod database;
 pub mod editing;
 pub mod health;
 pub mod images;
 pub mod member_admin;
 pub mod outbox;
+pub mod pool;
 #[cfg(test)]
 mod query_plans;
 pub mod redirects;
@@ -48,10 +50,13 @@ use actix_web::web;
 use anyhow::Context;
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection};
+use diesel::r2d2::{Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-pub use connection::{Database, DbConn, Kind};
+pub use connection::{DbConn, Kind};
+pub use database::Database;
+use pool::ConnectionSettings;
+pub use pool::{Manager, Pooled, establish};
 
 use crate::error::AppError;
 
@@ -105,108 +110,6 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 /// PostgreSQL, for the write lock of [`write_transaction`]).
 pub(crate) const BUSY_TIMEOUT_MS: u32 = 5_000;
 
-/// A pooled connection, with what the pool remembers of it: the writes it had made when last
-/// looked at (see [`run`]), and whether it failed in a way that may have lost the server.
-pub struct Pooled {
-    conn: DbConn,
-    changes: Option<i64>,
-    suspect: bool,
-}
-
-impl std::ops::Deref for Pooled {
-    type Target = DbConn;
-    fn deref(&self) -> &DbConn {
-        &self.conn
-    }
-}
-
-impl std::ops::DerefMut for Pooled {
-    fn deref_mut(&mut self) -> &mut DbConn {
-        &mut self.conn
-    }
-}
-
-/// Opens connections of the pool: by the kind of [`Database`], never by trying one driver after
-/// another (SQLite would take a URL for a file name).
-#[derive(Debug)]
-pub struct Manager {
-    database: Database,
-}
-
-impl Manager {
-    fn establish(&self) -> ConnectionResult<DbConn> {
-        establish(&self.database)
-    }
-}
-
-/// A new connection to `database`.
-pub fn establish(database: &Database) -> ConnectionResult<DbConn> {
-    match database {
-        Database::Sqlite(path) => {
-            let url = path.to_str().ok_or_else(|| {
-                diesel::ConnectionError::InvalidConnectionUrl(
-                    "the database path is not valid UTF-8".to_owned(),
-                )
-            })?;
-            SqliteConnection::establish(url).map(DbConn::Sqlite)
-        }
-        Database::Postgres(url) => PgConnection::establish(url).map(DbConn::Postgres),
-    }
-}
-
-/// Connections are not asked whether they still work each time they are taken from the pool
-/// (a round trip to PostgreSQL per query): one whose query failed is asked once, on its return,
-/// and dropped if it does not answer, so a restarted server costs one failed request per
-/// connection at most, then none.
-impl ManageConnection for Manager {
-    type Connection = Pooled;
-    type Error = diesel::r2d2::Error;
-
-    fn connect(&self) -> Result<Pooled, Self::Error> {
-        let conn = self
-            .establish()
-            .map_err(diesel::r2d2::Error::ConnectionError)?;
-        Ok(Pooled {
-            conn,
-            changes: None,
-            suspect: false,
-        })
-    }
-
-    fn is_valid(&self, conn: &mut Pooled) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut Pooled) -> bool {
-        if <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn) {
-            return true;
-        }
-        if std::mem::take(&mut conn.suspect) {
-            return conn.batch_execute("SELECT 1").is_err();
-        }
-        false
-    }
-}
-
-/// Settings every pooled connection gets. On SQLite `busy_timeout` comes first so the others can
-/// wait too; on PostgreSQL, timestamps are read and written in UTC whatever the server's zone.
-#[derive(Debug)]
-struct ConnectionSettings;
-
-impl CustomizeConnection<Pooled, diesel::r2d2::Error> for ConnectionSettings {
-    fn on_acquire(&self, conn: &mut Pooled) -> Result<(), diesel::r2d2::Error> {
-        let settings = match conn.kind() {
-            Kind::Sqlite => format!(
-                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-            ),
-            Kind::Postgres => "SET TIME ZONE 'UTC'".to_owned(),
-        };
-        conn.batch_execute(&settings)
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
 /// Opens (creating if needed) the database, applies any pending migrations and returns a pool of
 /// `size` connections. A SQLite file's folder is created and the file switched to WAL.
 pub fn open(database: impl Into<Database>, size: u32) -> anyhow::Result<DbPool> {
@@ -228,12 +131,17 @@ pub fn open(database: impl Into<Database>, size: u32) -> anyhow::Result<DbPool> 
         conn.batch_execute("SET TIME ZONE 'UTC'")
             .with_context(|| format!("cannot use the database at {database}"))?;
     }
-    migrate(&mut conn)?;
-    let rewritten = article_writes::rederive_teasers(&mut conn)
-        .context("cannot make the teasers of the articles again")?;
-    if rewritten > 0 {
-        tracing::info!("made the teasers and search entries of {rewritten} article(s) again");
-    }
+    // Migrations and the teasers derived again after them run under the migration lock on
+    // PostgreSQL: an instance starting beside another waits for it, then finds both done.
+    with_migration_lock(&mut conn, |conn| {
+        migrate_unlocked(conn)?;
+        let rewritten = article_writes::rederive_teasers(conn)
+            .context("cannot make the teasers of the articles again")?;
+        if rewritten > 0 {
+            tracing::info!("made the teasers and search entries of {rewritten} article(s) again");
+        }
+        Ok(())
+    })?;
     drop(conn);
 
     // PostgreSQL's connections are opened as they are needed (each is a server process, and
@@ -263,18 +171,31 @@ pub fn open(database: impl Into<Database>, size: u32) -> anyhow::Result<DbPool> 
 /// Applies the embedded migrations that have not run yet. On PostgreSQL they run under an
 /// advisory lock, so instances starting together apply them once, one after the other.
 pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
+    with_migration_lock(conn, migrate_unlocked)
+}
+
+fn migrate_unlocked(conn: &mut DbConn) -> anyhow::Result<()> {
     let applied = match conn {
         DbConn::Sqlite(conn) => conn.run_pending_migrations(MIGRATIONS).map(|_| ()),
-        DbConn::Postgres(conn) => {
-            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-                .context("cannot take the migration lock")?;
-            let applied = conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-            let unlocked =
-                conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
-            applied.and_then(|()| unlocked.map_err(Into::into))
-        }
+        DbConn::Postgres(conn) => conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
     };
     applied.map_err(|e| anyhow::anyhow!("cannot apply the database migrations: {e}"))
+}
+
+/// Runs `f` holding PostgreSQL's migration lock (a session advisory lock, waited for); on SQLite
+/// the migrations' own transactions are enough.
+fn with_migration_lock(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    if conn.kind() == Kind::Sqlite {
+        return f(conn);
+    }
+    conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .context("cannot take the migration lock")?;
+    let done = f(conn);
+    let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+    done.and_then(|()| unlocked.context("cannot give the migration lock back"))
 }
 
 /// The advisory lock migrations take on PostgreSQL ("guidepost" in ASCII, as a number).

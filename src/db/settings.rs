@@ -121,6 +121,22 @@ impl SiteSettings {
             .optional()
     }
 
+    /// Whether `fingerprint` (an HMAC under the site's key, never the key) is the one the first
+    /// instance stored; stored when none is. Instances sharing a database must share the key.
+    pub fn same_key(conn: &mut DbConn, fingerprint: &str) -> QueryResult<bool> {
+        super::write_transaction(conn, |conn| {
+            let stored: Option<String> = settings::table
+                .find(KEY_CHECK)
+                .select(settings::value)
+                .first(conn)
+                .optional()?;
+            match stored {
+                Some(stored) => Ok(stored == fingerprint),
+                None => Self::set(conn, KEY_CHECK, fingerprint).map(|()| true),
+            }
+        })
+    }
+
     /// Stores one setting.
     pub fn set(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<()> {
         let now = super::now();
@@ -137,6 +153,9 @@ impl SiteSettings {
         .map(drop)
     }
 }
+
+/// The setting that holds the fingerprint of the instances' key (see [`SiteSettings::same_key`]).
+pub const KEY_CHECK: &str = "instance_key_check";
 
 /// The plans among the stored settings, when all of them are there.
 fn plans(stored: &std::collections::HashMap<String, String>) -> Option<crate::billing::Plans> {

@@ -351,11 +351,17 @@ impl Member {
             .load(conn)
     }
 
-    pub fn mark_reminded(conn: &mut DbConn, id: i32) -> QueryResult<()> {
-        diesel::update(users::table.find(id))
-            .set(users::trial_reminder_sent_at.eq(super::now()))
-            .execute(conn)
-            .map(drop)
+    /// Marks the member reminded; false when they already were (another instance got there
+    /// first), and then the caller queues nothing.
+    pub fn mark_reminded(conn: &mut DbConn, id: i32) -> QueryResult<bool> {
+        diesel::update(
+            users::table
+                .find(id)
+                .filter(users::trial_reminder_sent_at.is_null()),
+        )
+        .set(users::trial_reminder_sent_at.eq(super::now()))
+        .execute(conn)
+        .map(|rows| rows == 1)
     }
 
     /// Every account, newest first, for `guidepost users list`.

@@ -454,7 +454,15 @@ async fn copy_database_moves_a_sqlite_site_into_postgres_and_refuses_a_filled_ta
             .output()
             .unwrap()
     };
-    let copied = copy();
+    // The old server lets go of its file as it stops.
+    let mut copied = copy();
+    for _ in 0..100 {
+        if !String::from_utf8_lossy(&copied.stderr).contains("a server is running") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        copied = copy();
+    }
     let said = String::from_utf8_lossy(&copied.stdout).into_owned();
     assert!(
         copied.status.success(),
