@@ -220,12 +220,22 @@ impl ArticleCard {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        // On each backend's own connection: PostgreSQL then keeps the statement prepared (its
-        // `= ANY($1)` has one parameter however many ids), so it is planned once, not per page.
-        let kind = conn.kind();
-        let mut found: Vec<Self> = crate::on_backend!(conn, c => published_by_id(kind, ids)
-            .select(Self::as_select())
-            .load(c))?;
+        // On each backend's own connection, so PostgreSQL keeps the statement prepared (its
+        // `= ANY($1)` has one parameter however many ids) and plans it once, not per page; there
+        // the status is tested plainly (SQLite's planner hint would make the statement uncached).
+        let mut found: Vec<Self> = match conn {
+            DbConn::Sqlite(c) => published_by_id(super::Kind::Sqlite, ids)
+                .select(Self::as_select())
+                .load(c)?,
+            DbConn::Postgres(c) => articles::table
+                .inner_join(users::table)
+                .left_join(categories::table)
+                .left_join(images::table)
+                .filter(articles::id.eq_any(ids))
+                .filter(articles::status.eq(PUBLISHED))
+                .select(Self::as_select())
+                .load(c)?,
+        };
         found.sort_by_key(|card| ids.iter().position(|id| *id == card.id));
         Ok(found)
     }
