@@ -5,9 +5,11 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::proxy::{Curl, PROXY_ADDRESS, certificate, header, nginx_binary, start_nginx, token};
+use crate::proxy::{
+    Curl, PROXY_ADDRESS, certificate, header, nginx_binary, sign_up_by_mail, start_nginx, token,
+};
 use crate::server::{Server, free_port};
 
 const PASSWORD: &str = "correct horse battery";
@@ -135,39 +137,8 @@ fn two_instances_behind_nginx_share_sessions_pages_limits_and_mail_and_survive_o
 
     // A reader signs up through nginx by the mailed link; the mail goes out once.
     let ana = Curl::new(dir.path(), "ana", "127.0.0.11", &cert, &origin);
-    let form = ana.get("/signup");
-    assert_eq!(form.status, 200, "{}", form.body);
-    let sent = ana.post(
-        "/signup",
-        &[
-            ("csrf_token", &token(&form.body)),
-            ("name", "Ana"),
-            ("email", "ana@example.com"),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-            ("consent", "yes"),
-        ],
-        &[],
-    );
-    assert_eq!(sent.status, 200);
     let mail = dir.path().join("mail");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let link = loop {
-        if let Some(link) = crate::mime::newest_saved(&mail, "ana@example.com", "/signup/confirm/")
-            .and_then(|t| crate::mime::path_from(&t, "/signup/confirm/"))
-        {
-            break link;
-        }
-        assert!(Instant::now() < deadline, "no mail");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let page = ana.get(&link);
-    let confirmed = ana.post(
-        &link,
-        &[("csrf_token", &token(&page.body)), ("password", PASSWORD)],
-        &[],
-    );
-    assert_eq!(confirmed.status, 303);
+    sign_up_by_mail(&ana, &mail, "ana@example.com");
     // Both instances' outbox senders had time to claim the message again.
     std::thread::sleep(Duration::from_secs(2));
     let mails = std::fs::read_dir(&mail)
@@ -269,8 +240,15 @@ fn two_instances_behind_nginx_share_sessions_pages_limits_and_mail_and_survive_o
     );
     assert!(saved.status < 400, "{}: {}", saved.status, saved.body);
     instances[0] = Some(instance(&postgres, dir.path(), ports[0], &origin));
-    // nginx tries the restarted one again once its fail_timeout has passed.
-    std::thread::sleep(Duration::from_secs(5));
+    // nginx tries the restarted one again once its fail_timeout (5 s) has passed.
+    let back = std::time::Instant::now();
+    while !upstream(&ana.get("/")).ends_with(&format!(":{}", ports[0])) {
+        assert!(
+            back.elapsed() < Duration::from_secs(30),
+            "the restarted instance never answered"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
     on_both(&ana, "/", ports, |answer| {
         assert!(
             answer.body.contains("Backend Weekly"),

@@ -228,6 +228,45 @@ impl Curl {
     }
 }
 
+/// Signs `email` up through the form `form` came from, follows the link mailed into `mail` and
+/// confirms with the same password: the answer to the confirmation (303 into the account).
+pub(crate) fn sign_up_by_mail(client: &Curl, mail: &Path, email: &str) -> Answer {
+    const PASSWORD: &str = "correct horse battery";
+    let form = client.get("/signup");
+    assert_eq!(form.status, 200, "{}", form.body);
+    let sent = client.post(
+        "/signup",
+        &[
+            ("csrf_token", &token(&form.body)),
+            ("name", "Ana"),
+            ("email", email),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+            ("consent", "yes"),
+        ],
+        &[],
+    );
+    assert_eq!(sent.status, 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let link = loop {
+        if let Some(link) = crate::mime::newest_saved(mail, email, "/signup/confirm/")
+            .and_then(|t| crate::mime::path_from(&t, "/signup/confirm/"))
+        {
+            break link;
+        }
+        assert!(Instant::now() < deadline, "no mail");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let page = client.get(&link);
+    let confirmed = client.post(
+        &link,
+        &[("csrf_token", &token(&page.body)), ("password", PASSWORD)],
+        &[],
+    );
+    assert_eq!(confirmed.status, 303);
+    confirmed
+}
+
 pub(crate) fn token(page: &str) -> String {
     let start = page.find("name=\"csrf_token\" value=\"").expect("a form") + 25;
     page[start..].split('"').next().unwrap().to_owned()
@@ -278,40 +317,7 @@ fn behind_nginx_a_journey_gets_host_cookies_and_hsts_and_limits_count_the_real_c
             .any(|c| c.starts_with("__Host-guidepost_csrf=") && c.contains("Secure")),
         "{csrf:?}"
     );
-    let sent = ana.post(
-        "/signup",
-        &[
-            ("csrf_token", &token(&form.body)),
-            ("name", "Ana"),
-            ("email", "ana@example.com"),
-            ("password", "correct horse battery"),
-            ("password_confirm", "correct horse battery"),
-            ("consent", "yes"),
-        ],
-        &[],
-    );
-    assert_eq!(sent.status, 200);
-    let mail = dir.path().join("mail");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let link = loop {
-        if let Some(link) = crate::mime::newest_saved(&mail, "ana@example.com", "/signup/confirm/")
-            .and_then(|t| crate::mime::path_from(&t, "/signup/confirm/"))
-        {
-            break link;
-        }
-        assert!(Instant::now() < deadline, "no mail");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let page = ana.get(&link);
-    let confirmed = ana.post(
-        &link,
-        &[
-            ("csrf_token", &token(&page.body)),
-            ("password", "correct horse battery"),
-        ],
-        &[],
-    );
-    assert_eq!(confirmed.status, 303);
+    let confirmed = sign_up_by_mail(&ana, &dir.path().join("mail"), "ana@example.com");
     let cookies = header(&confirmed, "set-cookie");
     for name in ["__Host-guidepost_session=", "__Host-guidepost_device="] {
         let cookie = cookies
