@@ -38,6 +38,8 @@ use crate::page_cache::PageCache;
 /// One cached member page, around the place of the token.
 struct Entry {
     generation: u64,
+    /// [`PageCache::stamp`] when its render began.
+    stamp: u64,
     headers: HeaderMap,
     before: Bytes,
     after: Bytes,
@@ -205,24 +207,33 @@ pub async fn serve_members(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let gzip = accepts_gzip(&req);
-    let key = format!(
-        "{}/{audience}\n{}?{}",
-        member.role,
-        req.path(),
-        req.query_string()
-    );
+    // A page that shows the member's own things (their saved article, their comments, whom they
+    // follow) is kept for their session alone, with its token in place; others once per audience.
+    let personal = is_personal(req.path());
+    let key = if personal {
+        format!("{token}\n{}?{}", req.path(), req.query_string())
+    } else {
+        format!(
+            "{}/{audience}\n{}?{}",
+            member.role,
+            req.path(),
+            req.query_string()
+        )
+    };
+    let spliced_token = if personal { "" } else { token.as_str() };
     let generation = cache.generation();
+    let stamp = cache.stamp();
 
     let hit = LOCAL.with(|local| {
         let local = local.borrow();
         let entry = local
             .entries
             .get(&key)
-            .filter(|e| e.generation == generation)?;
+            .filter(|e| e.generation == generation && cache.is_fresh(req.path(), e.stamp))?;
         let body = match (&entry.gzip, gzip) {
-            (Some(spliced), true) => (spliced.with(token.as_bytes())?, true),
+            (Some(spliced), true) => (spliced.with(spliced_token.as_bytes())?, true),
             _ => (
-                [&entry.before[..], token.as_bytes(), &entry.after[..]].concat(),
+                [&entry.before[..], spliced_token.as_bytes(), &entry.after[..]].concat(),
                 false,
             ),
         };
@@ -263,7 +274,12 @@ pub async fn serve_members(
         let failed = HttpResponse::InternalServerError().finish();
         return Ok(ServiceResponse::new(http_req, failed));
     };
-    if let Some((before, after)) = split_once_exactly(&body, token.as_bytes()) {
+    let split = if personal {
+        Some((&body[..], &body[body.len()..]))
+    } else {
+        split_once_exactly(&body, token.as_bytes())
+    };
+    if let Some((before, after)) = split {
         let mut headers = HeaderMap::new();
         for name in [header::CONTENT_TYPE, header::CACHE_CONTROL, header::VARY] {
             if let Some(value) = head.headers().get(&name) {
@@ -275,6 +291,7 @@ pub async fn serve_members(
         }
         let entry = Entry {
             generation,
+            stamp,
             headers,
             gzip: Spliced::new(before, after),
             before: Bytes::copy_from_slice(before),
@@ -284,6 +301,13 @@ pub async fn serve_members(
         LOCAL.with(|local| local.borrow_mut().insert(key, entry, budget));
     }
     Ok(ServiceResponse::new(http_req, head.set_body(body)).map_into_boxed_body())
+}
+
+/// Pages that show a member's own saves, comments and follows: an article's and an author's.
+fn is_personal(path: &str) -> bool {
+    path.strip_prefix("/articles/")
+        .or_else(|| path.strip_prefix("/authors/"))
+        .is_some_and(|rest| !rest.is_empty())
 }
 
 /// `body` split around `token`, when it occurs exactly once.

@@ -40,7 +40,16 @@ pub struct PageCache {
     in_flight: Mutex<HashMap<String, Render>>,
     /// Pages rendered because of a miss, for tests and diagnostics.
     renders: AtomicU64,
+    /// Raised by every [`PageCache::invalidate_path`]; entries keep the value read before their
+    /// render began.
+    clock: AtomicU64,
+    /// Pages changed on their own (an article's comments, an author's followers): their path and
+    /// the clock when they last did. An entry older than its path's time is a miss.
+    touched: std::sync::RwLock<HashMap<String, u64>>,
 }
+
+/// Paths remembered by [`PageCache::invalidate_path`]; past it, everything is invalidated instead.
+const MAX_TOUCHED: usize = 100_000;
 
 /// A render under way: `None` until it finishes, then the entry (or `None` again if the response
 /// could not be shared, and each waiting request renders for itself).
@@ -59,6 +68,8 @@ impl PageCache {
             bytes_per_worker: budget_bytes / workers.max(1),
             in_flight: Mutex::new(HashMap::new()),
             renders: AtomicU64::new(0),
+            clock: AtomicU64::new(0),
+            touched: std::sync::RwLock::new(HashMap::new()),
         })
     }
 
@@ -80,6 +91,34 @@ impl PageCache {
     /// Forgets every cached response: content or settings changed.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Forgets the cached responses of one page (every query and encoding of `path`, for every
+    /// audience), leaving every other page cached: a comment changes its article's page only.
+    pub fn invalidate_path(&self, path: &str) {
+        let Ok(mut touched) = self.touched.write() else {
+            self.invalidate();
+            return;
+        };
+        if touched.len() >= MAX_TOUCHED {
+            touched.clear();
+            self.invalidate();
+        }
+        let now = self.clock.fetch_add(1, Ordering::AcqRel) + 1;
+        touched.insert(path.to_owned(), now);
+    }
+
+    /// The clock to keep with an entry, read before its render begins.
+    pub fn stamp(&self) -> u64 {
+        self.clock.load(Ordering::Acquire)
+    }
+
+    /// False when `path` changed on its own after an entry stamped `stamp` began rendering.
+    pub fn is_fresh(&self, path: &str, stamp: u64) -> bool {
+        match self.touched.read() {
+            Ok(touched) => touched.get(path).is_none_or(|at| *at <= stamp),
+            Err(_) => false,
+        }
     }
 
     /// Changes whenever the content may have changed; anything derived from the database can be
@@ -115,6 +154,8 @@ impl PageCache {
 #[derive(Debug)]
 struct Entry {
     generation: u64,
+    /// [`PageCache::stamp`] when its render began.
+    stamp: u64,
     status: StatusCode,
     headers: HeaderMap,
     etag: Option<String>,
@@ -436,6 +477,7 @@ async fn serve_anonymous(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let (generation, budget) = (cache.generation(), cache.bytes_per_worker);
+    let stamp = cache.stamp();
     let Some(key) = key_for(&req) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
@@ -445,7 +487,7 @@ async fn serve_anonymous(
             .borrow()
             .entries
             .get(&key)
-            .filter(|e| e.generation == generation)
+            .filter(|e| e.generation == generation && cache.is_fresh(req.path(), e.stamp))
             .cloned()
     });
     crate::metrics::cache("page", cached.is_some());
@@ -455,7 +497,7 @@ async fn serve_anonymous(
     }
 
     // A miss: wait for a render of this page already under way, or render it.
-    let leader = match cache.join_or_lead(&format!("{generation}\n{key}")) {
+    let leader = match cache.join_or_lead(&format!("{generation}.{stamp}\n{key}")) {
         Ok(mut render) => {
             let shared = render
                 .wait_for(Option::is_some)
@@ -504,6 +546,7 @@ async fn serve_anonymous(
             .map(str::to_owned);
         let entry = Arc::new(Entry {
             generation,
+            stamp,
             status: head.status(),
             headers,
             etag,
@@ -617,6 +660,7 @@ mod tests {
         let entry = |size: usize| {
             Arc::new(Entry {
                 generation: 1,
+                stamp: 0,
                 status: StatusCode::OK,
                 headers: HeaderMap::new(),
                 etag: None,

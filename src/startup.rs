@@ -136,8 +136,16 @@ impl Application {
         let page_cache = PageCache::new(settings.page_cache_bytes, settings.workers);
         if settings.change_feed {
             let watched = Arc::downgrade(&page_cache);
-            let content_changed =
-                Box::new(move || watched.upgrade().map(|cache| cache.invalidate()).is_some());
+            let content_changed = Box::new(move |changed: crate::db::changes::Changed<'_>| {
+                let Some(cache) = watched.upgrade() else {
+                    return false;
+                };
+                match changed {
+                    crate::db::changes::Changed::Everything => cache.invalidate(),
+                    crate::db::changes::Changed::Page(path) => cache.invalidate_path(path),
+                }
+                true
+            });
             crate::db::changes::watch(&settings.database, pool.writes(), content_changed);
         }
         let writes = Arc::clone(pool.writes());

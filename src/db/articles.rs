@@ -64,11 +64,18 @@ pub struct ArticleCard {
     #[diesel(select_expression = users::name)]
     #[diesel(select_expression_type = users::name)]
     pub author_name: String,
+    #[diesel(select_expression = users::handle)]
+    #[diesel(select_expression_type = users::handle)]
+    pub author_handle: String,
     #[diesel(embed)]
     pub category: Option<CategoryRef>,
     #[diesel(embed)]
     pub cover: Option<CoverRef>,
     pub cover_alt: String,
+    /// How many comments it has: read apart, by [`ArticleCard::by_ids`], after the cards.
+    #[diesel(select_expression = diesel::IntoSql::into_sql::<diesel::sql_types::BigInt>(0_i64))]
+    #[diesel(select_expression_type = dsl::AsExprOf<i64, diesel::sql_types::BigInt>)]
+    pub comments: i64,
 }
 
 /// A whole published article, as its own page shows it.
@@ -96,11 +103,16 @@ pub struct ArticleDetail {
     #[diesel(select_expression = users::name)]
     #[diesel(select_expression_type = users::name)]
     pub author_name: String,
+    pub author_id: i32,
+    #[diesel(select_expression = users::handle)]
+    #[diesel(select_expression_type = users::handle)]
+    pub author_handle: String,
     #[diesel(embed)]
     pub category: Option<CategoryRef>,
     #[diesel(embed)]
     pub cover: Option<CoverRef>,
     pub cover_alt: String,
+    pub comments_closed: bool,
 }
 
 /// What the Atom feed carries of an article.
@@ -237,6 +249,10 @@ impl ArticleCard {
                 .load(c)?,
         };
         found.sort_by_key(|card| ids.iter().position(|id| *id == card.id));
+        let counts = super::comments::Comment::counts(conn, ids)?;
+        for card in &mut found {
+            card.comments = counts.get(&card.id).copied().unwrap_or(0);
+        }
         Ok(found)
     }
 

@@ -32,7 +32,28 @@ use super::writes::{WATCH_EVERY, Writes};
 pub const NOTICE_POLL: Duration = Duration::from_millis(10);
 
 /// What a change is told to besides the writes count: `true` while the listener is still there.
-pub type ContentListener = Box<dyn Fn() -> bool + Send>;
+pub type ContentListener = Box<dyn Fn(Changed<'_>) -> bool + Send>;
+
+/// What a [`ContentListener`] hears.
+#[derive(Debug, Clone, Copy)]
+pub enum Changed<'a> {
+    /// Anything may have changed.
+    Everything,
+    /// Only the page at this path changed (its comments, say), announced by [`announce`].
+    Page(&'a str),
+}
+
+/// Tells every other instance, when the caller's transaction commits, that the page at `path`
+/// changed on its own (this instance forgets its copy itself). On SQLite, where one process
+/// serves the site, there is nobody to tell.
+pub fn announce(conn: &mut super::DbConn, path: &str) -> QueryResult<()> {
+    if let super::DbConn::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_notify('guidepost_paths', $1)")
+            .bind::<diesel::sql_types::Text, _>(path)
+            .execute(c)?;
+    }
+    Ok(())
+}
 
 /// Starts the feed for `database` on a thread of its own, for as long as `writes` is in use. The
 /// first reading is taken before this returns, so no commit made after it is missed.
@@ -102,7 +123,7 @@ impl SqliteWatcher {
                 *self = SqliteWatcher::connect(url);
                 // Changes may have been missed while disconnected.
                 writes.note();
-                if !content() {
+                if !content(Changed::Everything) {
                     return;
                 }
             }
@@ -118,7 +139,7 @@ impl SqliteWatcher {
                         if self.data_version != Some(data) {
                             writes.note();
                         }
-                        if self.content_version != content_now && !content() {
+                        if self.content_version != content_now && !content(Changed::Everything) {
                             return;
                         }
                         self.data_version = Some(data);
@@ -144,6 +165,8 @@ fn data_version(conn: &mut SqliteConnection) -> QueryResult<i64> {
 /// A connection that listens for the two channels.
 struct PgListener {
     conn: PgConnection,
+    /// The pages announced as changed since the last look (see [`announce`]).
+    pages: Vec<String>,
     /// When the ping still awaited was sent.
     ping_sent: Option<std::time::Instant>,
 }
@@ -158,13 +181,15 @@ impl PgListener {
             return None;
         };
         conn.batch_execute(
-            "LISTEN guidepost_writes; LISTEN guidepost_content; LISTEN guidepost_ping;",
+            "LISTEN guidepost_writes; LISTEN guidepost_content; LISTEN guidepost_paths; \
+             LISTEN guidepost_ping;",
         )
         .map_err(|error| tracing::warn!("cannot listen for database changes: {error}"))
         .ok()?;
         Some(PgListener {
             conn,
             ping_sent: None,
+            pages: Vec::new(),
         })
     }
 
@@ -172,10 +197,15 @@ impl PgListener {
     /// error when the connection is lost, or when the last ping did not come back in time.
     fn news(&mut self) -> QueryResult<(bool, bool)> {
         let (mut wrote, mut content) = (false, false);
+        self.pages.clear();
         for notice in self.conn.notifications_iter() {
             let notice = notice?;
             if notice.channel == "guidepost_ping" {
                 self.ping_sent = None;
+                continue;
+            }
+            if notice.channel == "guidepost_paths" {
+                self.pages.push(notice.payload);
                 continue;
             }
             wrote = true;
@@ -241,7 +271,11 @@ fn listener_loop(
                 if wrote {
                     writes.note();
                 }
-                if changed && !content() {
+                let pages = listener.as_ref().map(|l| l.pages.as_slice()).unwrap_or(&[]);
+                if pages.iter().any(|path| !content(Changed::Page(path))) {
+                    return;
+                }
+                if changed && !content(Changed::Everything) {
                     return;
                 }
             }
@@ -249,7 +283,7 @@ fn listener_loop(
                 tracing::warn!("lost the connection that listens for database changes: {error}");
                 listener = None;
                 writes.note();
-                if !content() {
+                if !content(Changed::Everything) {
                     return;
                 }
             }

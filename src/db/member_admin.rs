@@ -160,10 +160,16 @@ impl Member {
                 ))
                 .execute(conn)?;
         } else {
+            let handle = super::profiles::free_handle(
+                conn,
+                &crate::domain::Handle::from_name(name.as_str()),
+                None,
+            )?;
             diesel::insert_into(users::table)
                 .values((
                     users::email.eq(email.as_str()),
                     users::name.eq(name.as_str()),
+                    users::handle.eq(handle.as_str()),
                     users::password_hash.eq(&hash.0),
                     users::role.eq(ADMIN),
                     users::status.eq(ACTIVE),

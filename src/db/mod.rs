@@ -15,6 +15,7 @@ pub mod audit;
 pub mod backup;
 pub mod billing;
 pub mod cache;
+pub mod comments;
 pub mod changes;
 pub mod connection;
 pub mod copy;
@@ -25,6 +26,7 @@ pub mod images;
 pub mod member_admin;
 pub mod outbox;
 pub mod pool;
+pub mod profiles;
 #[cfg(test)]
 mod query_plans;
 pub mod redirects;
@@ -139,6 +141,11 @@ pub fn open(database: impl Into<Database>, size: u32) -> anyhow::Result<DbPool> 
             .context("cannot make the teasers of the articles again")?;
         if rewritten > 0 {
             tracing::info!("made the teasers and search entries of {rewritten} article(s) again");
+        }
+        let named = profiles::derive_handles(conn)
+            .context("cannot give people their handles")?;
+        if named > 0 {
+            tracing::info!("gave {named} person(s) a handle made from their name");
         }
         Ok(())
     })?;

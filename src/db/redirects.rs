@@ -10,6 +10,8 @@ use super::schema::slug_redirects;
 pub const ARTICLE: &str = "article";
 pub const CATEGORY: &str = "category";
 pub const TAG: &str = "tag";
+/// An author's old handle.
+pub const AUTHOR: &str = "author";
 
 /// Remembers that `old` led to `target_id`. The new slug stops being a redirect, if it was one.
 pub fn remember(
@@ -69,6 +71,12 @@ pub fn moved(conn: &mut DbConn, kind: &str, old: &str) -> QueryResult<Option<Str
             .first::<String>(conn)
             .optional()?
             .map(|slug| format!("/categories/{slug}")),
+        AUTHOR => super::schema::users::table
+            .find(id)
+            .select(super::schema::users::handle)
+            .first::<String>(conn)
+            .optional()?
+            .map(|handle| format!("/authors/{handle}")),
         _ => tags::table
             .find(id)
             .select(tags::slug)

@@ -36,6 +36,7 @@ diesel::table! {
         version -> Integer,
         cover_image_id -> Nullable<Integer>,
         cover_alt -> Text,
+        comments_closed -> Bool,
     }
 }
 
@@ -64,6 +65,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    comments (id) {
+        id -> Integer,
+        article_id -> Integer,
+        user_id -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     content_version (id) {
         id -> Integer,
         version -> BigInt,
@@ -87,6 +99,14 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    follows (follower_id, author_id) {
+        follower_id -> Integer,
+        author_id -> Integer,
+        created_at -> Timestamp,
     }
 }
 
@@ -152,6 +172,14 @@ diesel::table! {
         next_path -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    saved_articles (user_id, article_id) {
+        user_id -> Integer,
+        article_id -> Integer,
+        created_at -> Timestamp,
     }
 }
 
@@ -257,6 +285,8 @@ diesel::table! {
         paid_grace_ends_at -> Nullable<Timestamp>,
         complimentary_since -> Nullable<Timestamp>,
         complimentary_until -> Nullable<Timestamp>,
+        handle -> Text,
+        image_id -> Nullable<Integer>,
     }
 }
 
@@ -266,9 +296,13 @@ diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(articles -> categories (category_id));
 diesel::joinable!(articles -> images (cover_image_id));
 diesel::joinable!(articles -> users (author_id));
+diesel::joinable!(comments -> articles (article_id));
+diesel::joinable!(comments -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(page_views -> articles (article_id));
 diesel::joinable!(payments -> users (user_id));
+diesel::joinable!(saved_articles -> articles (article_id));
+diesel::joinable!(saved_articles -> users (user_id));
 diesel::joinable!(outbox -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(subscriptions -> users (user_id));
@@ -279,14 +313,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     articles,
     audit_log,
     categories,
+    comments,
     content_version,
     derived_data,
     email_tokens,
+    follows,
     images,
     outbox,
     page_views,
     payments,
     pending_signups,
+    saved_articles,
     sessions,
     settings,
     slug_redirects,

@@ -8,7 +8,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use time::PrimitiveDateTime;
 
 use super::schema::{email_tokens, outbox, sessions, throttle_events, users};
-use crate::domain::{DisplayName, Email};
+use crate::domain::{DisplayName, Email, Handle};
 
 pub const MEMBER: &str = "member";
 pub const EDITOR: &str = "editor";
@@ -29,6 +29,7 @@ pub struct Author {
 pub struct NewAuthor<'a> {
     pub email: &'a str,
     pub name: &'a str,
+    pub handle: &'a str,
     pub role: &'a str,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
@@ -48,10 +49,12 @@ impl Author {
             return Ok(found);
         }
         let now = super::now();
+        let handle = super::profiles::free_handle(conn, &Handle::from_name(name), None)?;
         diesel::insert_into(users::table)
             .values(NewAuthor {
                 email: &email,
                 name: name.trim(),
+                handle: handle.as_str(),
                 role: EDITOR,
                 created_at: now,
                 updated_at: now,
@@ -96,6 +99,9 @@ pub struct Member {
     pub complimentary_since: Option<PrimitiveDateTime>,
     #[serde(default)]
     pub complimentary_until: Option<PrimitiveDateTime>,
+    /// The address of their page, `/authors/{handle}`.
+    #[serde(default)]
+    pub handle: String,
 }
 
 /// Why a member may read members-only guides, or why not.
@@ -148,6 +154,11 @@ pub struct NewMember<'a> {
     pub name: &'a DisplayName,
     pub password_hash: &'a PasswordHash,
     pub trial_days: i64,
+    /// The handle they chose; one is made from their name when they chose none.
+    pub handle: Option<&'a Handle>,
+    /// False when the address was not confirmed by a mailed link (an account made through the
+    /// API): the member is asked to confirm it later.
+    pub email_confirmed: bool,
 }
 
 /// Why a member could not be created or changed.
@@ -156,8 +167,22 @@ pub enum AccountError {
     /// The email address belongs to another account (the unique index said so).
     #[error("the email address is taken")]
     EmailTaken,
+    /// The handle belongs to another person.
+    #[error("the handle is taken")]
+    HandleTaken,
     #[error(transparent)]
     Database(#[from] DieselError),
+}
+
+/// True when a unique violation is the handle's (both databases name the index or column).
+fn mentions_handle(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(_, info) => {
+            info.message().contains("handle")
+                || info.constraint_name().is_some_and(|c| c.contains("handle"))
+        }
+        _ => false,
+    }
 }
 
 fn is_unique_violation(error: &DieselError) -> bool {
@@ -257,14 +282,22 @@ impl Member {
     pub fn create(conn: &mut DbConn, new: &NewMember<'_>) -> Result<Self, AccountError> {
         let now = super::now();
         let ends = now + time::Duration::days(new.trial_days);
+        let handle = match new.handle {
+            Some(chosen) if super::profiles::handle_taken(conn, chosen, None)? => {
+                return Err(AccountError::HandleTaken);
+            }
+            Some(chosen) => chosen.clone(),
+            None => super::profiles::free_handle(conn, &Handle::from_name(new.name.as_str()), None)?,
+        };
         diesel::insert_into(users::table)
             .values((
                 users::email.eq(new.email.as_str()),
                 users::name.eq(new.name.as_str()),
+                users::handle.eq(handle.as_str()),
                 users::password_hash.eq(&new.password_hash.0),
                 users::role.eq(MEMBER),
                 users::status.eq(ACTIVE),
-                users::email_verified_at.eq(now),
+                users::email_verified_at.eq(new.email_confirmed.then_some(now)),
                 users::trial_started_at.eq(now),
                 users::trial_ends_at.eq(ends),
                 users::created_at.eq(now),
@@ -275,7 +308,9 @@ impl Member {
             )
             .get_result(conn)
             .map_err(|error| {
-                if is_unique_violation(&error) {
+                if is_unique_violation(&error) && mentions_handle(&error) {
+                    AccountError::HandleTaken
+                } else if is_unique_violation(&error) {
                     AccountError::EmailTaken
                 } else {
                     AccountError::Database(error)

@@ -480,10 +480,13 @@ pub async fn confirm(
                 name: &name,
                 password_hash: &password_hash,
                 trial_days,
+                handle: None,
+                email_confirmed: true,
             };
             let member = match Member::create(conn, &new) {
                 Ok(member) => member,
-                Err(AccountError::EmailTaken) => return Ok(Err(true)),
+                // No handle was chosen, so only the address can be taken.
+                Err(AccountError::EmailTaken | AccountError::HandleTaken) => return Ok(Err(true)),
                 Err(AccountError::Database(error)) => return Err(error),
             };
             PendingSignup::forget_address(conn, email.as_str())?;

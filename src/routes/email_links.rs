@@ -217,7 +217,7 @@ pub async fn confirm_email(
             }
             match Member::set_email(conn, found.user_id, &new) {
                 Ok(()) => Ok(Some(true)),
-                Err(AccountError::EmailTaken) => Ok(Some(false)),
+                Err(AccountError::EmailTaken | AccountError::HandleTaken) => Ok(Some(false)),
                 Err(AccountError::Database(error)) => Err(error),
             }
         })?;

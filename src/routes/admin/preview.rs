@@ -51,6 +51,10 @@ pub fn page(
         published_at: Some(now),
         updated_at: now,
         author_name: view.author.clone(),
+        author_id: 0,
+        // No link from the byline of a preview.
+        author_handle: String::new(),
+        comments_closed: false,
         category: view.category.as_ref().map(|(slug, name)| CategoryRef {
             slug: slug.clone(),
             name: name.clone(),

@@ -1,0 +1,43 @@
+-- Members taking part: pages of their own (a handle, a bio, a picture), comments under articles,
+-- articles saved for later, and authors followed.
+
+-- Every person's handle, unique whatever its case (the check is made in the writing transaction):
+-- their page is /authors/{handle}. People who had none are given `member-{id}` here; start-up then
+-- derives a handle from each such person's name once (see db::community::derive_handles).
+ALTER TABLE users ADD COLUMN handle TEXT NOT NULL DEFAULT '';
+UPDATE users SET handle = 'member-' || id;
+CREATE UNIQUE INDEX users_by_handle ON users (handle);
+ALTER TABLE users ADD COLUMN image_id INTEGER REFERENCES images (id) ON DELETE SET NULL;
+
+-- Editors and admins may close an article's comments: those written stay, no new ones come.
+ALTER TABLE articles ADD COLUMN comments_closed BOOLEAN NOT NULL DEFAULT 0;
+
+-- Plain text, at most a few thousand characters; deleted with the article or the member.
+CREATE TABLE comments (
+    id INTEGER PRIMARY KEY NOT NULL,
+    article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    body TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE INDEX comments_by_article ON comments (article_id, id);
+CREATE INDEX comments_by_user ON comments (user_id);
+
+-- A member's saved articles (the API's favourites).
+CREATE TABLE saved_articles (
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (user_id, article_id)
+);
+CREATE INDEX saved_articles_by_article ON saved_articles (article_id);
+
+-- Who follows whom.
+CREATE TABLE follows (
+    follower_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    author_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (follower_id, author_id)
+);
+CREATE INDEX follows_by_author ON follows (author_id);
