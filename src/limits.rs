@@ -17,7 +17,8 @@
 //! **Current passwords** typed on the account page count too: after [`PASSWORD_CHECKS`] wrong ones
 //! within [`LOGIN_WINDOW`] the session ends. **Mail** that forms send is capped per address and
 //! per client address a day. **Floods** of requests that cost real work (uncached searches,
-//! sign-ups, log-ins, reset requests) are limited per client address in memory ([`Floods`]):
+//! sign-ups, log-ins, reset requests, comments, the JSON API) are limited per client address in
+//! memory ([`Floods`]), comments per member and the API per token as well:
 //! pages served from the cache are never limited.
 
 use std::collections::HashMap;
@@ -218,6 +219,16 @@ pub struct Floods {
     pub reset: RateLimiter,
     /// Checkouts and billing-portal visits opened at Stripe, per member.
     pub checkout: RateLimiter,
+    /// Comments posted, per member (on the pages and through the API)...
+    pub comment_member: RateLimiter,
+    /// ...and per client address.
+    pub comment_client: RateLimiter,
+    /// Pictures uploaded, per member.
+    pub picture: RateLimiter,
+    /// Requests to the JSON API, per client address...
+    pub api_client: RateLimiter,
+    /// ...and per token, wherever it is used from.
+    pub api_token: RateLimiter,
 }
 
 impl Default for Floods {
@@ -228,6 +239,11 @@ impl Default for Floods {
             signup: RateLimiter::new("flood_signup", 10, 10),
             reset: RateLimiter::new("flood_reset", 10, 10),
             checkout: RateLimiter::new("flood_checkout", 10, 4),
+            comment_member: RateLimiter::new("flood_comment_member", 5, 2),
+            comment_client: RateLimiter::new("flood_comment_client", 20, 10),
+            picture: RateLimiter::new("flood_picture", 5, 2),
+            api_client: RateLimiter::new("flood_api_client", 300, 600),
+            api_token: RateLimiter::new("flood_api_token", 200, 300),
         }
     }
 }

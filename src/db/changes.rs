@@ -43,6 +43,18 @@ pub enum Changed<'a> {
     Page(&'a str),
 }
 
+/// Marks the content as changed for every instance and process, in the caller's transaction, for
+/// a change the tables' triggers do not see (a person's handle, shown in every byline).
+pub fn content_changed(conn: &mut super::DbConn) -> QueryResult<()> {
+    diesel::update(content_version::table.find(1))
+        .set(content_version::version.eq(content_version::version + 1))
+        .execute(conn)?;
+    if let super::DbConn::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_notify('guidepost_content', '')").execute(c)?;
+    }
+    Ok(())
+}
+
 /// Tells every other instance, when the caller's transaction commits, that the page at `path`
 /// changed on its own (this instance forgets its copy itself). On SQLite, where one process
 /// serves the site, there is nobody to tell.

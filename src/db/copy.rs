@@ -29,6 +29,7 @@ const TABLES: &[&str] = &[
     "comments",
     "saved_articles",
     "follows",
+    "handle_redirects",
     "sessions",
     "throttle_events",
     "email_tokens",

@@ -6,7 +6,7 @@ use time::PrimitiveDateTime;
 
 use super::DbConn;
 use super::articles::PUBLISHED;
-use super::schema::{articles, comments, follows, images, users};
+use super::schema::{articles, comments, follows, handle_redirects, images, users};
 use crate::domain::Handle;
 
 diesel::define_sql_function! {
@@ -142,7 +142,19 @@ pub fn set_profile(
         .select(users::handle)
         .first(conn)?;
     if old != handle.as_str() {
-        super::redirects::remember(conn, super::redirects::AUTHOR, &old, handle.as_str(), id)?;
+        claim(conn, handle)?;
+        if !old.eq_ignore_ascii_case(handle.as_str()) {
+            crate::on_backend!(conn, c => diesel::insert_into(handle_redirects::table)
+                .values((
+                    handle_redirects::old_handle.eq(old.to_ascii_lowercase()),
+                    handle_redirects::user_id.eq(id),
+                    handle_redirects::created_at.eq(super::now()),
+                ))
+                .on_conflict(handle_redirects::old_handle)
+                .do_update()
+                .set(handle_redirects::user_id.eq(id))
+                .execute(c))?;
+        }
     }
     diesel::update(users::table.find(id))
         .set((
@@ -152,6 +164,26 @@ pub fn set_profile(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Makes `handle` nobody's old handle any more: it is someone's own now.
+pub fn claim(conn: &mut DbConn, handle: &Handle) -> QueryResult<()> {
+    diesel::delete(
+        handle_redirects::table
+            .filter(handle_redirects::old_handle.eq(handle.as_str().to_ascii_lowercase())),
+    )
+    .execute(conn)
+    .map(drop)
+}
+
+/// The current handle of the person who had `old` before, if they are still here.
+pub fn moved_handle(conn: &mut DbConn, old: &str) -> QueryResult<Option<String>> {
+    handle_redirects::table
+        .inner_join(users::table)
+        .filter(handle_redirects::old_handle.eq(old.to_ascii_lowercase()))
+        .select(users::handle)
+        .first(conn)
+        .optional()
 }
 
 /// Sets or clears the person's picture.

@@ -111,6 +111,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    handle_redirects (old_handle) {
+        old_handle -> Text,
+        user_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     images (id) {
         id -> Integer,
         hash -> Text,
@@ -299,6 +307,7 @@ diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(comments -> articles (article_id));
 diesel::joinable!(comments -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(handle_redirects -> users (user_id));
 diesel::joinable!(page_views -> articles (article_id));
 diesel::joinable!(payments -> users (user_id));
 diesel::joinable!(saved_articles -> articles (article_id));
@@ -318,6 +327,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     derived_data,
     email_tokens,
     follows,
+    handle_redirects,
     images,
     outbox,
     page_views,

@@ -289,6 +289,7 @@ impl Member {
             Some(chosen) => chosen.clone(),
             None => super::profiles::free_handle(conn, &Handle::from_name(new.name.as_str()), None)?,
         };
+        super::profiles::claim(conn, &handle)?;
         diesel::insert_into(users::table)
             .values((
                 users::email.eq(new.email.as_str()),

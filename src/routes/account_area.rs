@@ -50,6 +50,13 @@ pub struct AccountPage {
     pub name_value: String,
     pub new_email_value: String,
     pub errors: FieldErrors,
+    /// The member's handle now, and what the page form holds.
+    pub handle: String,
+    pub handle_value: String,
+    pub bio_value: String,
+    pub picture_url: Option<String>,
+    /// Comments that deleting the account deletes, said before it is confirmed.
+    pub comments_written: i64,
 }
 
 /// "Your free trial ends on 9 December 2026: 12 days left." and the like.
@@ -94,7 +101,17 @@ pub async fn account_page(
 ) -> Result<AccountPage, AppError> {
     let settings: SiteSettings = settings(state).await?;
     let id = member.id;
-    let devices = db::run(&state.pool, move |conn| Ok(Device::for_user(conn, id)?)).await?;
+    let (devices, profile, picture_url, comments_written) = db::run(&state.pool, move |conn| {
+        let profile = crate::db::profiles::Profile::find(conn, id)?.ok_or(AppError::NotFound)?;
+        let picture = profile.image_url(conn)?;
+        Ok((
+            Device::for_user(conn, id)?,
+            profile,
+            picture,
+            crate::db::comments::Comment::count_by(conn, id)?,
+        ))
+    })
+    .await?;
     let current = visitor.session_id();
     let membership = super::membership::membership(state, &settings, member).await?;
     Ok(AccountPage {
@@ -126,6 +143,11 @@ pub async fn account_page(
         name_value: member.name.clone(),
         new_email_value: String::new(),
         errors: FieldErrors::default(),
+        handle_value: profile.handle.clone(),
+        handle: profile.handle,
+        bio_value: profile.bio,
+        picture_url,
+        comments_written,
     })
 }
 

@@ -96,6 +96,8 @@ struct ArticlePage {
     next_query: String,
     /// Set when an editor previews the article: the way back to the form, and on to saving.
     preview: Option<PreviewBar>,
+    /// The comments and the Save button; none in a preview.
+    conversation: Option<super::community::Conversation>,
 }
 
 /// The bar above a previewed article: the form's values, hidden, with buttons to go back to
@@ -131,6 +133,7 @@ pub fn preview(
         csrf_token: String::new(),
         next_query: String::new(),
         preview: Some(bar),
+        conversation: None,
         body: Some(article.body()),
         teaser: article.teaser(),
         toc: article.toc(),
@@ -152,8 +155,23 @@ pub async fn show(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&slug.into_inner()).map_err(|_| AppError::NotFound)?;
+    page(&req, &state, &visitor, slug, None).await
+}
+
+/// The article's page; with a comment form sent back with a mistake (`draft`), answered 422 with
+/// the text kept and the message beside the form.
+pub async fn page(
+    req: &HttpRequest,
+    state: &AppState,
+    visitor: &Visitor,
+    slug: Slug,
+    draft: Option<super::community::Draft>,
+) -> Result<HttpResponse, AppError> {
     let cache = Arc::clone(&state.cache);
-    let (article, tags, related, settings) = db::run(&state.pool, move |conn| {
+    let now = db::now();
+    let reader = visitor.member().cloned();
+    let reads_all = reader.as_ref().is_some_and(|m| m.can_read_members_only(now));
+    let (article, tags, related, settings, mut conversation) = db::run(&state.pool, move |conn| {
         let Some(article) = ArticleDetail::find_published(conn, slug.as_str())? else {
             return Err(
                 match redirects::moved(conn, redirects::ARTICLE, slug.as_str())? {
@@ -165,12 +183,14 @@ pub async fn show(
         let tags = Tag::for_article(conn, article.id)?;
         let tag_ids: Vec<i32> = tags.iter().map(|t| t.id).collect();
         let related = ArticleCard::related(conn, &cache, &article, &tag_ids, RELATED)?;
-        Ok((article, tags, related, cache.settings(conn)?))
+        let full_access = !article.is_members_only() || reads_all;
+        let conversation =
+            super::community::conversation(conn, &article, reader.as_ref(), full_access)?;
+        Ok((article, tags, related, cache.settings(conn)?, conversation))
     })
     .await?;
 
     let site = &state.site;
-    let now = db::now();
     let member = visitor.member();
     let full_access =
         !article.is_members_only() || member.is_some_and(|m| m.can_read_members_only(now));
@@ -186,11 +206,23 @@ pub async fn show(
     };
     let path = format!("/articles/{}", article.slug);
     let mut layout = Layout::new(site, &path, &article.title, &article.summary)
-        .with_visitor(&visitor, &settings)
+        .with_visitor(visitor, &settings)
         .in_section("articles")
         .article();
     layout.og_image = article.cover.as_ref().map(|c| site.base_url.join(&c.url()));
+    if member.is_some() {
+        conversation.csrf_token = visitor.csrf_token();
+    }
+    let status = match draft {
+        Some(draft) => {
+            conversation.draft = draft.text;
+            conversation.error = Some(draft.error);
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+        }
+        None => actix_web::http::StatusCode::OK,
+    };
     let page = ArticlePage {
+        conversation: Some(conversation),
         gate_reason,
         offers,
         csrf_token,
@@ -209,7 +241,11 @@ pub async fn show(
         related,
         article,
     };
-    render(&req, &page)
+    if status == actix_web::http::StatusCode::OK {
+        render(req, &page)
+    } else {
+        super::forms::render_private(&page, status)
+    }
 }
 
 /// Why `member` reads only the opening of members-only guides, in words.

@@ -5,12 +5,15 @@ pub mod account_area;
 pub mod account_data;
 pub mod admin;
 pub mod articles;
+pub mod authors;
 pub mod billing;
+pub mod community;
 pub mod email_links;
 pub mod feeds;
 pub mod forms;
 pub mod health;
 pub mod home;
+pub mod member_page;
 pub mod membership;
 pub mod pages;
 pub mod search;
@@ -30,6 +33,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(page("/", home::home))
         .service(page("/articles", articles::list))
         .service(page("/articles/{slug}", articles::show))
+        .service(action("/articles/{slug}/comments", community::create))
+        .service(form(
+            "/articles/{slug}/comments/{id}/edit",
+            community::edit_form,
+            community::edit,
+        ))
+        .service(action(
+            "/articles/{slug}/comments/{id}/delete",
+            community::delete,
+        ))
+        .service(action("/articles/{slug}/comments/{action}", community::close))
+        .service(action("/articles/{slug}/{action}", community::save))
+        .service(page("/authors/{handle}", authors::show))
+        .service(action("/authors/{handle}/{action}", authors::follow))
+        .service(page("/account/saved", authors::saved))
+        .service(page("/account/following", authors::following))
         .service(page("/categories", topics::index))
         .service(page("/categories/{slug}", topics::category))
         .service(page("/tags/{slug}", topics::tag))
@@ -50,6 +69,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(action("/logout", account::logout))
         .service(page("/account", account_area::show))
         .service(action("/account/profile", account_area::change_name))
+        .service(action("/account/page", member_page::save))
+        .service(action("/account/picture", member_page::picture))
         .service(action("/account/email", account_area::change_email))
         .service(action("/account/password", account_area::change_password))
         .service(action(

@@ -13,6 +13,7 @@ mod backends;
 mod backup;
 mod browser;
 mod cli;
+mod community;
 mod content;
 mod floods;
 mod helpers;

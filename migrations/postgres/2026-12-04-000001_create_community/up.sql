@@ -6,6 +6,15 @@ UPDATE users SET handle = 'member-' || id;
 CREATE UNIQUE INDEX users_by_handle ON users (handle);
 ALTER TABLE users ADD COLUMN image_id integer REFERENCES images (id) ON DELETE SET NULL;
 
+-- Handles a person had before, lowercased: their page's old address redirects to the new one until
+-- someone else takes the handle.
+CREATE TABLE handle_redirects (
+    old_handle text PRIMARY KEY,
+    user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at timestamp NOT NULL
+);
+CREATE INDEX handle_redirects_by_user ON handle_redirects (user_id);
+
 ALTER TABLE articles ADD COLUMN comments_closed boolean NOT NULL DEFAULT false;
 
 CREATE TABLE comments (

@@ -9,6 +9,15 @@ UPDATE users SET handle = 'member-' || id;
 CREATE UNIQUE INDEX users_by_handle ON users (handle);
 ALTER TABLE users ADD COLUMN image_id INTEGER REFERENCES images (id) ON DELETE SET NULL;
 
+-- Handles a person had before, lowercased: their page's old address redirects to the new one until
+-- someone else takes the handle.
+CREATE TABLE handle_redirects (
+    old_handle TEXT PRIMARY KEY NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX handle_redirects_by_user ON handle_redirects (user_id);
+
 -- Editors and admins may close an article's comments: those written stay, no new ones come.
 ALTER TABLE articles ADD COLUMN comments_closed BOOLEAN NOT NULL DEFAULT 0;
 

@@ -75,15 +75,17 @@ pub async fn list(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
 
 /// What an upload form sent.
 #[derive(Default)]
-struct Upload {
-    csrf_token: String,
-    back: String,
-    name: String,
-    bytes: Vec<u8>,
-    too_large: bool,
+pub struct Upload {
+    pub csrf_token: String,
+    pub back: String,
+    /// The button pressed, where a form has several.
+    pub intent: String,
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub too_large: bool,
 }
 
-async fn read_upload(mut multipart: Multipart) -> Upload {
+pub async fn read_upload(mut multipart: Multipart) -> Upload {
     let mut upload = Upload::default();
     let mut fields = 0;
     while let Some(Ok(mut field)) = multipart.next().await {
@@ -114,6 +116,7 @@ async fn read_upload(mut multipart: Multipart) -> Upload {
         match name.as_str() {
             "csrf_token" => upload.csrf_token = String::from_utf8_lossy(&data).into_owned(),
             "back" => upload.back = String::from_utf8_lossy(&data).into_owned(),
+            "intent" => upload.intent = String::from_utf8_lossy(&data).into_owned(),
             "image" => {
                 upload.name = file_name
                     .chars()

@@ -1,0 +1,386 @@
+//! Members taking part on the pages: comments, saved articles, follows, author pages and handles.
+
+use actix_web::http::StatusCode;
+
+use crate::browser::{Browser, count, sql, wait_until_noticed};
+use crate::helpers::spawn_app;
+
+const PUBLIC: &str = "/articles/what-does-a-back-end-developer-do";
+const OTHER_PUBLIC: &str = "/articles/from-junior-to-senior-back-end-developer";
+const MEMBERS_ONLY: &str = "/articles/your-first-back-end-portfolio-project-step-by-step";
+const PASSWORD: &str = "correct horse battery";
+
+async fn post_comment<'a>(browser: &Browser<'a>, path: &str, text: &str) -> crate::helpers::Page {
+    let article = browser.visit(path).await;
+    browser
+        .submit(&article, "form.comment-form", &[("comment", text)])
+        .await
+}
+
+#[actix_web::test]
+async fn a_member_comments_and_every_reader_sees_it_as_text_at_once() {
+    let app = spawn_app().await;
+    let reader = Browser::new(&app);
+    // Readers' copies of two articles are cached before the comment.
+    let before = reader.visit(PUBLIC).await;
+    assert!(before.text("#comments").contains("No comments yet"));
+    assert!(before.text("#comments").contains("Log in"));
+    reader.visit(OTHER_PUBLIC).await;
+
+    let member = Browser::new(&app);
+    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    let hostile = "<script>alert('x')</script> Read https://example.com/a?b=1&c=2.\n\nSecond paragraph";
+    let posted = post_comment(&member, PUBLIC, hostile).await;
+    assert_eq!(posted.status, StatusCode::OK);
+    assert!(posted.body.contains("Your comment is posted."));
+    let comment = posted.doc();
+    let body = comment
+        .select(&crate::helpers::sel(".comment .comment-body"))
+        .next()
+        .unwrap()
+        .inner_html();
+    assert!(body.starts_with("<p>&lt;script&gt;alert('x')&lt;/script&gt;"), "{body}");
+    assert!(!posted.body.contains("<script>alert"));
+    assert_eq!(
+        posted.attr(".comment-body a", "rel").as_deref(),
+        Some("nofollow ugc")
+    );
+    assert_eq!(
+        posted.attr(".comment-body a", "href").as_deref(),
+        Some("https://example.com/a?b=1&c=2")
+    );
+    assert_eq!(posted.texts(".comment-body p").len(), 2);
+    assert_eq!(posted.text(".comment-meta a"), "Ana Silva");
+
+    // The reader's cached page of this article is made again; the other article's is not.
+    let renders = app.page_cache.renders();
+    let after = reader.visit(PUBLIC).await;
+    assert!(after.text(".comment-meta").contains("Ana Silva"));
+    assert!(after.attr(".comment-actions", "class").is_none(), "no buttons for readers");
+    reader.visit(OTHER_PUBLIC).await;
+    assert_eq!(app.page_cache.renders() - renders, 1);
+
+    // The comment counts on the cards of lists made after it.
+    sql(&app, "UPDATE settings SET value = value WHERE 0");
+    let author = reader.visit("/authors/maya-okafor").await;
+    assert!(author.body.contains("1 comment"), "{}", author.text(".card-grid"));
+}
+
+#[actix_web::test]
+async fn a_bad_comment_is_refused_beside_the_form_with_the_text_kept() {
+    let app = spawn_app().await;
+    let member = Browser::new(&app);
+    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    let empty = post_comment(&member, PUBLIC, "   \n  ").await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(empty.text("#comment-error"), "Write something before posting.");
+    let long = "word ".repeat(900);
+    let too_long = post_comment(&member, PUBLIC, &long).await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_long.text("#comment-error").contains("4,000"));
+    assert_eq!(too_long.text("textarea#comment"), long.trim());
+    assert_eq!(too_long.header("cache-control"), Some("no-store"));
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM comments"), 0);
+}
+
+#[actix_web::test]
+async fn a_member_edits_a_comment_for_fifteen_minutes_and_deletes_it() {
+    let app = spawn_app().await;
+    let member = Browser::new(&app);
+    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    let posted = post_comment(&member, PUBLIC, "First thoughts").await;
+    let edit = member
+        .visit(&posted.attr(".comment-actions a", "href").unwrap())
+        .await;
+    assert_eq!(edit.text("h1"), "Edit your comment");
+    assert_eq!(edit.text("textarea"), "First thoughts");
+    let refused = member.submit(&edit, "form.comment-form", &[("comment", "")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let changed = member
+        .submit(&edit, "form.comment-form", &[("comment", "Second thoughts")])
+        .await;
+    assert_eq!(changed.text(".comment-body"), "Second thoughts");
+    assert!(changed.text(".comment-meta").contains("edited"));
+
+    // A quarter of an hour later the comment can no longer be changed, only deleted.
+    sql(
+        &app,
+        "UPDATE comments SET created_at = datetime('now', '-16 minutes')",
+    );
+    let later = member.visit(PUBLIC).await;
+    assert!(later.attr(".comment-actions a", "href").is_none());
+    let stale = member.get(&edit.path).await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+    let deleted = member
+        .submit(&later, ".comment-actions form", &[])
+        .await;
+    assert!(deleted.text("#comments").contains("No comments yet"));
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM comments"), 0);
+}
+
+#[actix_web::test]
+async fn comments_under_members_only_articles_are_for_members_with_access() {
+    let app = spawn_app().await;
+    let member = Browser::new(&app);
+    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    let posted = post_comment(&member, MEMBERS_ONLY, "Useful steps").await;
+    assert!(posted.text(".comment-body").contains("Useful steps"));
+
+    let reader = Browser::new(&app);
+    let teaser = reader.visit(MEMBERS_ONLY).await;
+    assert!(teaser.attr("#comments", "id").is_none());
+    assert!(!teaser.body.contains("Useful steps"));
+
+    // A member whose trial ended reads neither the guide nor its comments, and cannot post.
+    sql(
+        &app,
+        "UPDATE users SET trial_ends_at = datetime('now', '-1 day') WHERE email = 'ana@example.com'",
+    );
+    wait_until_noticed(&app);
+    let ended = member.visit(MEMBERS_ONLY).await;
+    assert!(!ended.body.contains("Useful steps"));
+    let public = member.visit(PUBLIC).await;
+    assert!(public.text("#comments").contains("Members whose trial or membership runs"));
+    let token = member.cookie("guidepost_csrf");
+    let _ = token;
+    let (_, fields) = Browser::form_fields(&posted, "form.comment-form", &[("comment", "x")]);
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let refused = member
+        .post(&format!("{PUBLIC}/comments"), &pairs)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM comments"), 1);
+}
+
+#[actix_web::test]
+async fn an_editor_deletes_any_comment_and_closes_an_articles_comments() {
+    let app = spawn_app().await;
+    let member = Browser::new(&app);
+    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    post_comment(&member, PUBLIC, "Spam spam spam").await;
+    let editor = Browser::new(&app);
+    editor.sign_up("Eddie Tor", "eddie@example.com", PASSWORD).await;
+    sql(&app, "UPDATE users SET role = 'editor' WHERE email = 'eddie@example.com'");
+    wait_until_noticed(&app);
+
+    let page = editor.visit(PUBLIC).await;
+    assert_eq!(page.texts(".comment-actions button"), vec!["Delete"]);
+    let cleaned = editor.submit(&page, ".comment-actions form", &[]).await;
+    assert!(cleaned.text("#comments").contains("No comments yet"));
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM audit_log WHERE action = 'delete comment'"),
+        1
+    );
+
+    let closed = editor
+        .submit(&cleaned, "form.comment-moderation", &[])
+        .await;
+    assert!(closed.text("#comments").contains("Comments on this article are closed."));
+    let seen = member.visit(PUBLIC).await;
+    assert!(seen.attr("form.comment-form", "action").is_none());
+    assert!(seen.text("#comments").contains("closed"));
+
+    // A member who cannot see the form cannot post through it either.
+    let refused = post_comment_raw(&member, &page).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM comments"), 0);
+
+    // A member may not close comments.
+    let (action, fields) = Browser::form_fields(&cleaned, "form.comment-moderation", &[]);
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let _ = pairs;
+    let forbidden = member.post(&action.replace("close", "open"), &[("csrf_token", &csrf_of(&seen))]).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+}
+
+fn csrf_of(page: &crate::helpers::Page) -> String {
+    page.attr("input[name='csrf_token']", "value").unwrap()
+}
+
+async fn post_comment_raw<'a>(
+    browser: &Browser<'a>,
+    page: &crate::helpers::Page,
+) -> crate::helpers::Page {
+    let token = browser
+        .visit(&page.path)
+        .await
+        .attr("input[name='csrf_token']", "value")
+        .unwrap();
+    browser
+        .post(
+            &format!("{}/comments", page.path),
+            &[("csrf_token", &token), ("comment", "Sneaking in")],
+        )
+        .await
+}
+
+#[actix_web::test]
+async fn members_save_articles_and_find_them_in_their_saved_list() {
+    let app = spawn_app().await;
+    let member = Browser::new(&app);
+    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    let article = member.visit(PUBLIC).await;
+    assert_eq!(article.text(".save-form button"), "Save for later");
+    let saved = member.submit(&article, ".save-form", &[]).await;
+    assert_eq!(saved.text(".save-form button"), "Saved · remove");
+    assert!(saved.text(".save-form").contains("Saved by 1 member"));
+    // Saving twice keeps one.
+    member.submit(&article, ".save-form", &[]).await;
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM saved_articles"), 1);
+
+    let list = member.visit("/account/saved").await;
+    assert_eq!(list.header("cache-control"), Some("no-store"));
+    assert_eq!(
+        list.texts(".card-title a"),
+        vec!["What does a back-end developer do?"]
+    );
+    let emptied = member.submit(&list, ".saved-card form", &[]).await;
+    assert_eq!(emptied.path, "/account/saved");
+    assert!(emptied.body.contains("Nothing saved yet"));
+    let again = member.visit(PUBLIC).await;
+    assert_eq!(again.text(".save-form button"), "Save for later");
+
+    // Visitors see no button, and the list asks them to log in.
+    let reader = Browser::new(&app);
+    assert!(reader.visit(PUBLIC).await.attr(".save-form", "action").is_none());
+    assert_eq!(reader.get("/account/saved").await.status, StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn members_follow_authors_and_read_what_they_publish() {
+    let app = spawn_app().await;
+    let member = Browser::new(&app);
+    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    let article = member.visit(PUBLIC).await;
+    let byline = article.attr(".byline a.author", "href").unwrap();
+    assert_eq!(byline, "/authors/maya-okafor");
+    let author = member.visit(&byline).await;
+    assert_eq!(author.text("h1"), "Maya Okafor");
+    assert!(author.text(".author-head").contains("0 followers"));
+    let followed = member.submit(&author, ".author-head form", &[]).await;
+    assert!(followed.text(".author-head").contains("1 follower"));
+    assert_eq!(followed.text(".author-head button"), "Following · stop");
+
+    let feed = member.visit("/account/following").await;
+    assert_eq!(feed.texts(".followed-list > li > a"), vec!["Maya Okafor"]);
+    assert_eq!(feed.texts(".card-title a").len(), 3);
+    let stopped = member.submit(&feed, ".followed-list form", &[]).await;
+    assert!(stopped.body.contains("You follow nobody yet"));
+
+    // Visitors see the page and the count, not the button.
+    let reader = Browser::new(&app);
+    let page = reader.visit(&byline).await;
+    assert!(page.attr(".author-head form", "action").is_none());
+    assert!(page.text(".author-head").contains("0 followers"));
+}
+
+#[actix_web::test]
+async fn a_members_page_is_theirs_alone_until_they_comment() {
+    let app = spawn_app().await;
+    let member = Browser::new(&app);
+    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    let own = member.visit("/authors/ana-silva").await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(own.body.contains("only you can see it"));
+    let reader = Browser::new(&app);
+    assert_eq!(reader.get("/authors/ana-silva").await.status, StatusCode::NOT_FOUND);
+    post_comment(&member, PUBLIC, "Hello").await;
+    let public = reader.visit("/authors/ana-silva").await;
+    assert_eq!(public.status, StatusCode::OK);
+    assert_eq!(public.text("h1"), "Ana Silva");
+}
+
+#[actix_web::test]
+async fn a_member_changes_their_handle_and_bio_and_the_old_handle_redirects() {
+    let app = spawn_app().await;
+    let member = Browser::new(&app);
+    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    let account = member.visit("/account").await;
+    assert_eq!(
+        account.attr("#account-handle", "value").as_deref(),
+        Some("ana-silva")
+    );
+    for (bad, message) in [
+        ("a", "2 to 30"),
+        ("ana silva", "letters a to z"),
+        ("Maya-Okafor", "Someone else has this handle"),
+    ] {
+        let refused = member
+            .submit(&account, "form[action='/account/page']", &[("handle", bad), ("bio", "Kept")])
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(refused.text("#account-handle-error").contains(message), "{bad}");
+        assert_eq!(refused.attr("#account-handle", "value").as_deref(), Some(bad));
+        assert_eq!(refused.text("#account-bio"), "Kept");
+    }
+    let long_bio = "b".repeat(501);
+    let refused = member
+        .submit(&account, "form[action='/account/page']", &[("handle", "ana"), ("bio", &long_bio)])
+        .await;
+    assert!(refused.text("#account-bio-error").contains("500"));
+
+    let saved = member
+        .submit(
+            &account,
+            "form[action='/account/page']",
+            &[("handle", "Ana_S"), ("bio", "Back-end developer in Lisbon.\n\nLikes databases.")],
+        )
+        .await;
+    assert!(saved.body.contains("Your page was saved."), "{} {} {}", saved.status, saved.path, saved.text("main"));
+    post_comment(&member, PUBLIC, "Hello").await;
+    let reader = Browser::new(&app);
+    let moved = reader.get("/authors/ana-silva").await;
+    assert_eq!(moved.status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(moved.header("location"), Some("/authors/Ana_S"));
+    let page = reader.visit("/authors/ana_s").await;
+    assert_eq!(page.path, "/authors/Ana_S");
+    assert_eq!(page.texts(".author-head > div > p:not(.muted)"), vec![
+        "Back-end developer in Lisbon.",
+        "Likes databases."
+    ]);
+    let article = reader.visit(PUBLIC).await;
+    assert_eq!(article.attr(".comment-meta a", "href").as_deref(), Some("/authors/Ana_S"));
+}
+
+#[actix_web::test]
+async fn deleting_an_account_says_its_comments_go_and_deletes_them() {
+    let app = spawn_app().await;
+    let member = Browser::new(&app);
+    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    post_comment(&member, PUBLIC, "One").await;
+    let saved_page = member.visit(PUBLIC).await;
+    member.submit(&saved_page, ".save-form", &[]).await;
+    let account = member.visit("/account").await;
+    assert!(account.text(".danger").contains("the 1 comment you wrote"));
+    member.delete_account(&account, PASSWORD).await;
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM comments"), 0);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM saved_articles"), 0);
+    let reader = Browser::new(&app);
+    assert!(reader.visit(PUBLIC).await.text("#comments").contains("No comments yet"));
+}
+
+#[actix_web::test]
+async fn a_member_posting_comments_faster_than_a_person_is_stopped() {
+    let app = spawn_app().await;
+    let member = Browser::new(&app);
+    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    let article = member.visit(PUBLIC).await;
+    let (action, fields) = Browser::form_fields(&article, "form.comment-form", &[]);
+    let token = fields.iter().find(|(k, _)| k == "csrf_token").unwrap().1.clone();
+    let mut statuses = Vec::new();
+    for n in 0..7 {
+        let text = format!("Comment number {n}");
+        let answer = member
+            .post(&action, &[("csrf_token", &token), ("comment", &text)])
+            .await;
+        statuses.push(answer.status.as_u16());
+    }
+    assert_eq!(statuses, vec![303, 303, 303, 303, 303, 429, 429]);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM comments"), 5);
+}
