@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
 
-use crate::config::{Cli, Command, Settings, StripeCommand, UsersCommand};
+use crate::config::{Cli, Command, Settings, SettingsCommand, StripeCommand, UsersCommand};
 use crate::startup::Application;
 use crate::{content, db};
 
@@ -114,6 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             },
         ),
         Command::Users { command } => users(&settings, command),
+        Command::Settings { command } => site_settings(&settings, command),
         Command::CreateAdmin { email, name } => create_admin(&settings, &email, &name),
     }
 }
@@ -121,6 +122,52 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// "12.3 MB".
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+fn site_settings(settings: &Settings, command: SettingsCommand) -> anyhow::Result<()> {
+    use crate::db::settings::{API_ORIGINS, MEMBERS_MAY_PUBLISH, SiteSettings, parse_origin};
+    let pool = db::open(&settings.database, 1)?;
+    let mut conn = pool.get().context("cannot connect to the database")?;
+    let show = |site: &SiteSettings| {
+        let on = if site.members_may_publish {
+            "on"
+        } else {
+            "off"
+        };
+        println!("members-may-publish  {on}");
+        println!("api-origins          {}", site.api_origins.join(" "));
+    };
+    match command {
+        SettingsCommand::Show => show(&SiteSettings::load(&mut conn)?),
+        SettingsCommand::Set { name, value } => {
+            let (key, stored) = match name.as_str() {
+                "members-may-publish" => match value.trim() {
+                    "on" | "true" | "yes" => (MEMBERS_MAY_PUBLISH, "true".to_owned()),
+                    "off" | "false" | "no" => (MEMBERS_MAY_PUBLISH, "false".to_owned()),
+                    _ => anyhow::bail!("members-may-publish is on or off"),
+                },
+                "api-origins" => {
+                    let mut origins = Vec::new();
+                    for raw in value.split_whitespace() {
+                        let Some(origin) = parse_origin(raw) else {
+                            anyhow::bail!(
+                                "{raw:?} is not an origin: give one such as https://app.example.com"
+                            );
+                        };
+                        origins.push(origin);
+                    }
+                    (API_ORIGINS, origins.join(" "))
+                }
+                other => anyhow::bail!(
+                    "there is no setting {other:?} here: members-may-publish or api-origins \
+                     (the others are on the admin area's settings page)"
+                ),
+            };
+            db::write_transaction(&mut conn, |conn| SiteSettings::set(conn, key, &stored))?;
+            show(&SiteSettings::load(&mut conn)?);
+        }
+    }
+    Ok(())
 }
 
 fn users(settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {

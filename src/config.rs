@@ -198,6 +198,25 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Show or change the site's settings from the command line.
+    Settings {
+        #[command(subcommand)]
+        command: SettingsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Print the settings that can be changed here.
+    Show,
+    /// Change a setting: `members-may-publish on|off`, or `api-origins "https://a.example.com
+    /// https://b.example.com"` (an empty value turns cross-origin calls off).
+    Set {
+        /// members-may-publish or api-origins.
+        name: String,
+        /// The new value.
+        value: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

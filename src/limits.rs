@@ -223,6 +223,8 @@ pub struct Floods {
     pub comment_member: RateLimiter,
     /// ...and per client address.
     pub comment_client: RateLimiter,
+    /// Articles written through the API, per member.
+    pub publish: RateLimiter,
     /// Pictures uploaded, per member.
     pub picture: RateLimiter,
     /// Requests to the JSON API, per client address...
@@ -242,6 +244,7 @@ impl Default for Floods {
             comment_member: RateLimiter::new("flood_comment_member", 5, 2),
             comment_client: RateLimiter::new("flood_comment_client", 20, 10),
             picture: RateLimiter::new("flood_picture", 5, 2),
+            publish: RateLimiter::new("flood_publish", 10, 4),
             api_client: RateLimiter::new("flood_api_client", 300, 600),
             api_token: RateLimiter::new("flood_api_token", 200, 300),
         }

@@ -233,7 +233,12 @@ pub async fn serve_members(
         let body = match (&entry.gzip, gzip) {
             (Some(spliced), true) => (spliced.with(spliced_token.as_bytes())?, true),
             _ => (
-                [&entry.before[..], spliced_token.as_bytes(), &entry.after[..]].concat(),
+                [
+                    &entry.before[..],
+                    spliced_token.as_bytes(),
+                    &entry.after[..],
+                ]
+                .concat(),
                 false,
             ),
         };

@@ -443,6 +443,10 @@ pub async fn serve_cached(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    // The JSON API answers each request itself, and never with a cookie.
+    if crate::routes::api::is_api(req.path()) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     // A cookie whose session ended, or that is not ours, is taken out: its reader is served as
     // anyone else is (from the cache), and told to forget it.
     let dead = match session_cookie(&req).await {

@@ -68,6 +68,10 @@ pub async fn check<B: MessageBody + 'static>(
     match read_checked(&mut req).await {
         Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
         // Answered here, as a response, so the request middleware makes its page.
+        Err(refusal) if crate::routes::api::is_api(req.path()) => {
+            let response = crate::routes::api::refusal(&refusal);
+            Ok(req.into_response(response).map_into_right_body())
+        }
         Err(refusal) => {
             let response = refusal.error_response();
             Ok(req.into_response(response).map_into_right_body())
@@ -205,6 +209,18 @@ fn body_limit(req: &ServiceRequest) -> usize {
     let path = req.path();
     if path == "/stripe/webhook" {
         return crate::routes::stripe_webhook::BODY_LIMIT;
+    }
+    if crate::routes::api::is_api(path) {
+        return crate::routes::api::body_limit(req);
+    }
+    if path == "/account/picture" {
+        // A member's picture: as large as the editors' uploads, for members only.
+        let member = req.get_session().get::<Member>(MEMBER).ok().flatten();
+        return if member.is_some() {
+            UPLOAD_BYTES
+        } else {
+            FORM_BYTES
+        };
     }
     let large = path == "/admin/images" || path.starts_with("/admin/articles/");
     if !large {

@@ -161,11 +161,7 @@ pub fn unsave(conn: &mut DbConn, user_id: i32, article_id: i32) -> QueryResult<(
 }
 
 /// Of `article_ids`, those `user_id` saved.
-pub fn saved_among(
-    conn: &mut DbConn,
-    user_id: i32,
-    article_ids: &[i32],
-) -> QueryResult<Vec<i32>> {
+pub fn saved_among(conn: &mut DbConn, user_id: i32, article_ids: &[i32]) -> QueryResult<Vec<i32>> {
     if article_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -213,4 +209,40 @@ pub fn saved_ids(
         .select(articles::id)
         .load(conn)?;
     Ok((ids, total))
+}
+
+/// What a member's export holds of their taking part: their comments (article slug, text, when),
+/// the slugs of the articles they saved, and the handles of the authors they follow.
+pub type Contributions = (
+    Vec<(String, String, PrimitiveDateTime, PrimitiveDateTime)>,
+    Vec<(String, PrimitiveDateTime)>,
+    Vec<(String, PrimitiveDateTime)>,
+);
+
+pub fn contributions_of(conn: &mut DbConn, user_id: i32) -> QueryResult<Contributions> {
+    use super::schema::follows;
+    let written = comments::table
+        .inner_join(articles::table)
+        .filter(comments::user_id.eq(user_id))
+        .order(comments::id.asc())
+        .select((
+            articles::slug,
+            comments::body,
+            comments::created_at,
+            comments::updated_at,
+        ))
+        .load(conn)?;
+    let saved = saved_articles::table
+        .inner_join(articles::table)
+        .filter(saved_articles::user_id.eq(user_id))
+        .order(saved_articles::created_at.asc())
+        .select((articles::slug, saved_articles::created_at))
+        .load(conn)?;
+    let followed = follows::table
+        .inner_join(users::table.on(users::id.eq(follows::author_id)))
+        .filter(follows::follower_id.eq(user_id))
+        .order(follows::created_at.asc())
+        .select((users::handle, follows::created_at))
+        .load(conn)?;
+    Ok((written, saved, followed))
 }

@@ -97,3 +97,12 @@ pub fn bytes(conn: &mut DbConn, hash: &str) -> QueryResult<Option<(String, Vec<u
         .first(conn)
         .optional()
 }
+
+/// The id of the image with this hash.
+pub fn id_of(conn: &mut DbConn, hash: &str) -> QueryResult<Option<i32>> {
+    images::table
+        .filter(images::hash.eq(hash))
+        .select(images::id)
+        .first(conn)
+        .optional()
+}

@@ -9,14 +9,15 @@
 //! Guidepost. `NORMAL` would save one fsync per commit but may lose the last commits on power loss;
 //! members' sign-ups are worth the fsync.
 
+pub mod api;
 pub mod article_writes;
 pub mod articles;
 pub mod audit;
 pub mod backup;
 pub mod billing;
 pub mod cache;
-pub mod comments;
 pub mod changes;
+pub mod comments;
 pub mod connection;
 pub mod copy;
 pub mod database;
@@ -142,8 +143,7 @@ pub fn open(database: impl Into<Database>, size: u32) -> anyhow::Result<DbPool> 
         if rewritten > 0 {
             tracing::info!("made the teasers and search entries of {rewritten} article(s) again");
         }
-        let named = profiles::derive_handles(conn)
-            .context("cannot give people their handles")?;
+        let named = profiles::derive_handles(conn).context("cannot give people their handles")?;
         if named > 0 {
             tracing::info!("gave {named} person(s) a handle made from their name");
         }

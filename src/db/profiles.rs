@@ -61,9 +61,7 @@ impl Profile {
             .select((images::hash, images::content_type))
             .first::<(String, String)>(conn)
             .optional()?
-            .map(|(hash, kind)| {
-                format!("/images/{hash}.{}", super::images::extension_of(&kind))
-            }))
+            .map(|(hash, kind)| format!("/images/{hash}.{}", super::images::extension_of(&kind))))
     }
 
     /// True when the person has a public page: they wrote a published article or a comment.
@@ -137,10 +135,7 @@ pub fn set_profile(
     if handle_taken(conn, handle, Some(id))? {
         return Err(ProfileError::HandleTaken);
     }
-    let old: String = users::table
-        .find(id)
-        .select(users::handle)
-        .first(conn)?;
+    let old: String = users::table.find(id).select(users::handle).first(conn)?;
     if old != handle.as_str() {
         claim(conn, handle)?;
         if !old.eq_ignore_ascii_case(handle.as_str()) {
@@ -245,11 +240,7 @@ pub fn is_following(conn: &mut DbConn, follower: i32, author: i32) -> QueryResul
 }
 
 /// Of `authors`, those `follower` follows.
-pub fn followed_among(
-    conn: &mut DbConn,
-    follower: i32,
-    authors: &[i32],
-) -> QueryResult<Vec<i32>> {
+pub fn followed_among(conn: &mut DbConn, follower: i32, authors: &[i32]) -> QueryResult<Vec<i32>> {
     if authors.is_empty() {
         return Ok(Vec::new());
     }

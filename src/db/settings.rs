@@ -28,6 +28,12 @@ pub struct SiteSettings {
     pub grace_days: i64,
     /// The paid plans, once `guidepost stripe setup` made them.
     pub plans: Option<crate::billing::Plans>,
+    /// When true, members whose access runs may publish articles of their own (through the JSON
+    /// API); editors keep the power to unpublish them.
+    pub members_may_publish: bool,
+    /// Origins (`https://app.example.com`) whose scripts may call the JSON API from a browser;
+    /// none by default.
+    pub api_origins: Vec<String>,
 }
 
 impl Default for SiteSettings {
@@ -45,6 +51,8 @@ impl Default for SiteSettings {
             session_absolute_days: 30,
             grace_days: 7,
             plans: None,
+            members_may_publish: false,
+            api_origins: Vec::new(),
         }
     }
 }
@@ -89,6 +97,10 @@ impl SiteSettings {
                         .ok()
                         .filter(|d| (0..=60).contains(d))
                         .unwrap_or(loaded.grace_days);
+                }
+                MEMBERS_MAY_PUBLISH => loaded.members_may_publish = value.trim() == "true",
+                API_ORIGINS => {
+                    loaded.api_origins = value.split_whitespace().map(str::to_owned).collect();
                 }
                 key if key.starts_with("stripe_") => {
                     stripe.insert(key.to_owned(), value.trim().to_owned());
@@ -156,6 +168,25 @@ impl SiteSettings {
 
 /// The setting that holds the fingerprint of the instances' key (see [`SiteSettings::same_key`]).
 pub const KEY_CHECK: &str = "instance_key_check";
+/// The setting that lets members publish (`true` or `false`).
+pub const MEMBERS_MAY_PUBLISH: &str = "members_may_publish";
+/// The setting of the origins the API answers cross-origin requests from, space-separated.
+pub const API_ORIGINS: &str = "api_origins";
+
+/// An origin as browsers send it: `https://host` or `http://host:port`, nothing after it. `None`
+/// for anything else.
+pub fn parse_origin(raw: &str) -> Option<String> {
+    let raw = raw.trim().trim_end_matches('/');
+    let rest = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"))?;
+    let ok = !rest.is_empty()
+        && rest.len() <= 253
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    ok.then(|| raw.to_ascii_lowercase())
+}
 
 /// The plans among the stored settings, when all of them are there.
 fn plans(stored: &std::collections::HashMap<String, String>) -> Option<crate::billing::Plans> {

@@ -287,7 +287,9 @@ impl Member {
                 return Err(AccountError::HandleTaken);
             }
             Some(chosen) => chosen.clone(),
-            None => super::profiles::free_handle(conn, &Handle::from_name(new.name.as_str()), None)?,
+            None => {
+                super::profiles::free_handle(conn, &Handle::from_name(new.name.as_str()), None)?
+            }
         };
         super::profiles::claim(conn, &handle)?;
         diesel::insert_into(users::table)

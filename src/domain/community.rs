@@ -94,7 +94,10 @@ impl CommentText {
         if text.chars().count() > Self::MAX_CHARS {
             return Err("A comment can be at most 4,000 characters long.");
         }
-        if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
             return Err("A comment cannot contain control characters.");
         }
         Ok(Self(text))
@@ -177,7 +180,15 @@ mod tests {
     #[test]
     fn handles_keep_their_case_and_refuse_what_cannot_be_an_address() {
         assert_eq!(Handle::parse(" Ada_99 ").unwrap().as_str(), "Ada_99");
-        for bad in ["", "a", "-ada", "ada lovelace", "ada/..", "ädä", &"a".repeat(31)] {
+        for bad in [
+            "",
+            "a",
+            "-ada",
+            "ada lovelace",
+            "ada/..",
+            "ädä",
+            &"a".repeat(31),
+        ] {
             assert!(Handle::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -212,6 +223,9 @@ mod tests {
     fn comment_text_is_trimmed_limited_and_never_empty() {
         assert!(CommentText::parse("  \n ").is_err());
         assert!(CommentText::parse(&"x".repeat(4001)).is_err());
-        assert_eq!(CommentText::parse(" hi\r\nthere ").unwrap().as_str(), "hi\nthere");
+        assert_eq!(
+            CommentText::parse(" hi\r\nthere ").unwrap().as_str(),
+            "hi\nthere"
+        );
     }
 }

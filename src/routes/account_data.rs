@@ -26,15 +26,22 @@ pub async fn export(
 ) -> Result<HttpResponse, AppError> {
     let member = visitor.require_member()?.clone();
     let id = member.id;
-    let (sessions, messages, subscriptions, payments) = db::run(&state.pool, move |conn| {
-        Ok((
-            crate::db::sessions::Device::for_user(conn, id)?,
-            Message::for_user(conn, id)?,
-            crate::db::billing::for_member(conn, id)?,
-            crate::db::billing::payments_of(conn, id)?,
-        ))
-    })
-    .await?;
+    let (sessions, messages, subscriptions, payments, profile, taking_part) =
+        db::run(&state.pool, move |conn| {
+            let profile =
+                crate::db::profiles::Profile::find(conn, id)?.ok_or(AppError::NotFound)?;
+            let picture = profile.image_url(conn)?;
+            Ok((
+                crate::db::sessions::Device::for_user(conn, id)?,
+                Message::for_user(conn, id)?,
+                crate::db::billing::for_member(conn, id)?,
+                crate::db::billing::payments_of(conn, id)?,
+                (profile, picture),
+                crate::db::comments::contributions_of(conn, id)?,
+            ))
+        })
+        .await?;
+    let ((profile, picture), (written, saved, followed)) = (profile, taking_part);
     let time = |t: Option<time::PrimitiveDateTime>| t.map(rfc3339);
     let document = json!({
         "exported_at": rfc3339(db::now()),
@@ -52,6 +59,25 @@ pub async fn export(
             "created_at": rfc3339(member.created_at),
             "updated_at": rfc3339(member.updated_at),
         },
+        "page": {
+            "handle": profile.handle,
+            "bio": profile.bio,
+            "picture": picture.map(|path| state.site.base_url.join(&path)),
+        },
+        "comments": written.iter().map(|(slug, body, at, changed)| json!({
+            "article": state.site.base_url.join(&format!("/articles/{slug}")),
+            "text": body,
+            "posted_at": rfc3339(*at),
+            "changed_at": rfc3339(*changed),
+        })).collect::<Vec<_>>(),
+        "saved_articles": saved.iter().map(|(slug, at)| json!({
+            "article": state.site.base_url.join(&format!("/articles/{slug}")),
+            "saved_at": rfc3339(*at),
+        })).collect::<Vec<_>>(),
+        "following": followed.iter().map(|(handle, at)| json!({
+            "author": state.site.base_url.join(&format!("/authors/{handle}")),
+            "since": rfc3339(*at),
+        })).collect::<Vec<_>>(),
         "membership": {
             "complimentary_since": time(member.complimentary_since),
             "complimentary_until": time(member.complimentary_until),

@@ -170,7 +170,9 @@ pub async fn page(
     let cache = Arc::clone(&state.cache);
     let now = db::now();
     let reader = visitor.member().cloned();
-    let reads_all = reader.as_ref().is_some_and(|m| m.can_read_members_only(now));
+    let reads_all = reader
+        .as_ref()
+        .is_some_and(|m| m.can_read_members_only(now));
     let (article, tags, related, settings, mut conversation) = db::run(&state.pool, move |conn| {
         let Some(article) = ArticleDetail::find_published(conn, slug.as_str())? else {
             return Err(

@@ -77,12 +77,8 @@ pub async fn show(
         if !public && !own {
             return Err(AppError::NotFound);
         }
-        let (ids, total) = profiles::article_ids_by(
-            conn,
-            profile.id,
-            page.offset(PER_PAGE),
-            PER_PAGE.into(),
-        )?;
+        let (ids, total) =
+            profiles::article_ids_by(conn, profile.id, page.offset(PER_PAGE), PER_PAGE.into())?;
         let articles = ArticleCard::by_ids(conn, &ids)?;
         let followers = profiles::followers(conn, profile.id)?;
         let following = match viewer {
@@ -204,9 +200,17 @@ pub async fn saved(
     let page = page_number(&req);
     let cache = Arc::clone(&state.cache);
     let (articles, total, settings) = db::run(&state.pool, move |conn| {
-        let (ids, total) =
-            crate::db::comments::saved_ids(conn, member.id, page.offset(PER_PAGE), PER_PAGE.into())?;
-        Ok((ArticleCard::by_ids(conn, &ids)?, total, cache.settings(conn)?))
+        let (ids, total) = crate::db::comments::saved_ids(
+            conn,
+            member.id,
+            page.offset(PER_PAGE),
+            PER_PAGE.into(),
+        )?;
+        Ok((
+            ArticleCard::by_ids(conn, &ids)?,
+            total,
+            cache.settings(conn)?,
+        ))
     })
     .await?;
     let pagination =

@@ -313,8 +313,15 @@ pub async fn edit(
         Ok(text) => text,
         Err(message) => {
             let typed = fields.get("comment").to_owned();
-            return edit_page(&state, &visitor, &article, id, typed, Some(message.to_owned()))
-                .await;
+            return edit_page(
+                &state,
+                &visitor,
+                &article,
+                id,
+                typed,
+                Some(message.to_owned()),
+            )
+            .await;
         }
     };
     let path = format!("/articles/{}", article.slug);
@@ -350,8 +357,8 @@ pub async fn delete(
     let announced = path.clone();
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            let article = ArticleDetail::find_published(conn, slug.as_str())?
-                .ok_or(AppError::NotFound)?;
+            let article =
+                ArticleDetail::find_published(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
             let comment = Comment::find(conn, article.id, id)?.ok_or(AppError::NotFound)?;
             if comment.user_id != member.id && !member.is_staff() {
                 return Err(AppError::Forbidden);
@@ -402,8 +409,8 @@ pub async fn close(
     let path = format!("/articles/{slug}");
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            let article = ArticleDetail::find_published(conn, slug.as_str())?
-                .ok_or(AppError::NotFound)?;
+            let article =
+                ArticleDetail::find_published(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
             comments::set_closed(conn, article.id, closed)?;
             Ok(())
         })
@@ -438,8 +445,8 @@ pub async fn save(
     let announced = path.clone();
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            let article = ArticleDetail::find_published(conn, slug.as_str())?
-                .ok_or(AppError::NotFound)?;
+            let article =
+                ArticleDetail::find_published(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
             if keep {
                 comments::save(conn, member.id, article.id)?;
             } else {

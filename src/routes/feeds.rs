@@ -259,6 +259,7 @@ async fn build_sitemaps(
         let articles = SitemapEntry::all(conn)?;
         let categories = Category::list_in_use(conn)?;
         let tags = Tag::list_in_use(conn)?;
+        let authors = crate::db::profiles::sitemap(conn)?;
         let base = &base;
         let newest = articles.iter().map(|a| a.updated_at).max().map(rfc3339);
         let mut urls = vec![
@@ -282,6 +283,10 @@ async fn build_sitemaps(
         urls.extend(tags.iter().map(|t| SitemapUrl {
             loc: base.join(&format!("/tags/{}", t.slug)),
             lastmod: None,
+        }));
+        urls.extend(authors.iter().map(|(handle, updated)| SitemapUrl {
+            loc: base.join(&format!("/authors/{handle}")),
+            lastmod: Some(rfc3339(*updated)),
         }));
         urls.extend(articles.iter().map(|a| SitemapUrl {
             loc: base.join(&format!("/articles/{}", a.slug)),

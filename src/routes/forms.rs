@@ -54,6 +54,13 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Every field with its message, in the order recorded.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.0
+            .iter()
+            .map(|(field, message)| (*field, message.as_str()))
+    }
+
     /// The value of `parsed`, or its error recorded against `field`.
     pub fn check<T, E: Into<String>>(
         &mut self,

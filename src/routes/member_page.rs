@@ -100,8 +100,10 @@ pub async fn picture(
         (None, Some(content_type)) => content_type,
         (problem, _) => {
             let mut page = account_page(&state, &visitor, &member).await?;
-            page.errors
-                .add("image", problem.unwrap_or_else(|| "Choose an image file.".to_owned()));
+            page.errors.add(
+                "image",
+                problem.unwrap_or_else(|| "Choose an image file.".to_owned()),
+            );
             return render_private(&page, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };

@@ -4,6 +4,7 @@ pub mod account;
 pub mod account_area;
 pub mod account_data;
 pub mod admin;
+pub mod api;
 pub mod articles;
 pub mod authors;
 pub mod billing;
@@ -30,7 +31,8 @@ use crate::error::AppError;
 pub const PER_PAGE: u32 = 10;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(page("/", home::home))
+    cfg.service(api::scope())
+        .service(page("/", home::home))
         .service(page("/articles", articles::list))
         .service(page("/articles/{slug}", articles::show))
         .service(action("/articles/{slug}/comments", community::create))
@@ -43,7 +45,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/articles/{slug}/comments/{id}/delete",
             community::delete,
         ))
-        .service(action("/articles/{slug}/comments/{action}", community::close))
+        .service(action(
+            "/articles/{slug}/comments/{action}",
+            community::close,
+        ))
         .service(action("/articles/{slug}/{action}", community::save))
         .service(page("/authors/{handle}", authors::show))
         .service(action("/authors/{handle}/{action}", authors::follow))

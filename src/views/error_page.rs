@@ -58,6 +58,7 @@ const TECHNICAL_FIELDS: &[&str] = &[
     "action",
     "kind",
     "signups_open",
+    "members_may_publish",
 ];
 
 /// Password fields of the site's forms: asked for again, never given back.

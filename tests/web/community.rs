@@ -28,8 +28,11 @@ async fn a_member_comments_and_every_reader_sees_it_as_text_at_once() {
     reader.visit(OTHER_PUBLIC).await;
 
     let member = Browser::new(&app);
-    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
-    let hostile = "<script>alert('x')</script> Read https://example.com/a?b=1&c=2.\n\nSecond paragraph";
+    member
+        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
+        .await;
+    let hostile =
+        "<script>alert('x')</script> Read https://example.com/a?b=1&c=2.\n\nSecond paragraph";
     let posted = post_comment(&member, PUBLIC, hostile).await;
     assert_eq!(posted.status, StatusCode::OK);
     assert!(posted.body.contains("Your comment is posted."));
@@ -39,7 +42,10 @@ async fn a_member_comments_and_every_reader_sees_it_as_text_at_once() {
         .next()
         .unwrap()
         .inner_html();
-    assert!(body.starts_with("<p>&lt;script&gt;alert('x')&lt;/script&gt;"), "{body}");
+    assert!(
+        body.starts_with("<p>&lt;script&gt;alert('x')&lt;/script&gt;"),
+        "{body}"
+    );
     assert!(!posted.body.contains("<script>alert"));
     assert_eq!(
         posted.attr(".comment-body a", "rel").as_deref(),
@@ -56,24 +62,36 @@ async fn a_member_comments_and_every_reader_sees_it_as_text_at_once() {
     let renders = app.page_cache.renders();
     let after = reader.visit(PUBLIC).await;
     assert!(after.text(".comment-meta").contains("Ana Silva"));
-    assert!(after.attr(".comment-actions", "class").is_none(), "no buttons for readers");
+    assert!(
+        after.attr(".comment-actions", "class").is_none(),
+        "no buttons for readers"
+    );
     reader.visit(OTHER_PUBLIC).await;
     assert_eq!(app.page_cache.renders() - renders, 1);
 
     // The comment counts on the cards of lists made after it.
     sql(&app, "UPDATE settings SET value = value WHERE 0");
     let author = reader.visit("/authors/maya-okafor").await;
-    assert!(author.body.contains("1 comment"), "{}", author.text(".card-grid"));
+    assert!(
+        author.body.contains("1 comment"),
+        "{}",
+        author.text(".card-grid")
+    );
 }
 
 #[actix_web::test]
 async fn a_bad_comment_is_refused_beside_the_form_with_the_text_kept() {
     let app = spawn_app().await;
     let member = Browser::new(&app);
-    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    member
+        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
+        .await;
     let empty = post_comment(&member, PUBLIC, "   \n  ").await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(empty.text("#comment-error"), "Write something before posting.");
+    assert_eq!(
+        empty.text("#comment-error"),
+        "Write something before posting."
+    );
     let long = "word ".repeat(900);
     let too_long = post_comment(&member, PUBLIC, &long).await;
     assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -87,17 +105,25 @@ async fn a_bad_comment_is_refused_beside_the_form_with_the_text_kept() {
 async fn a_member_edits_a_comment_for_fifteen_minutes_and_deletes_it() {
     let app = spawn_app().await;
     let member = Browser::new(&app);
-    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    member
+        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
+        .await;
     let posted = post_comment(&member, PUBLIC, "First thoughts").await;
     let edit = member
         .visit(&posted.attr(".comment-actions a", "href").unwrap())
         .await;
     assert_eq!(edit.text("h1"), "Edit your comment");
     assert_eq!(edit.text("textarea"), "First thoughts");
-    let refused = member.submit(&edit, "form.comment-form", &[("comment", "")]).await;
+    let refused = member
+        .submit(&edit, "form.comment-form", &[("comment", "")])
+        .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     let changed = member
-        .submit(&edit, "form.comment-form", &[("comment", "Second thoughts")])
+        .submit(
+            &edit,
+            "form.comment-form",
+            &[("comment", "Second thoughts")],
+        )
         .await;
     assert_eq!(changed.text(".comment-body"), "Second thoughts");
     assert!(changed.text(".comment-meta").contains("edited"));
@@ -111,9 +137,7 @@ async fn a_member_edits_a_comment_for_fifteen_minutes_and_deletes_it() {
     assert!(later.attr(".comment-actions a", "href").is_none());
     let stale = member.get(&edit.path).await;
     assert_eq!(stale.status, StatusCode::FORBIDDEN);
-    let deleted = member
-        .submit(&later, ".comment-actions form", &[])
-        .await;
+    let deleted = member.submit(&later, ".comment-actions form", &[]).await;
     assert!(deleted.text("#comments").contains("No comments yet"));
     assert_eq!(count(&app, "SELECT count(*) AS n FROM comments"), 0);
 }
@@ -122,7 +146,9 @@ async fn a_member_edits_a_comment_for_fifteen_minutes_and_deletes_it() {
 async fn comments_under_members_only_articles_are_for_members_with_access() {
     let app = spawn_app().await;
     let member = Browser::new(&app);
-    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    member
+        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
+        .await;
     let posted = post_comment(&member, MEMBERS_ONLY, "Useful steps").await;
     assert!(posted.text(".comment-body").contains("Useful steps"));
 
@@ -140,7 +166,11 @@ async fn comments_under_members_only_articles_are_for_members_with_access() {
     let ended = member.visit(MEMBERS_ONLY).await;
     assert!(!ended.body.contains("Useful steps"));
     let public = member.visit(PUBLIC).await;
-    assert!(public.text("#comments").contains("Members whose trial or membership runs"));
+    assert!(
+        public
+            .text("#comments")
+            .contains("Members whose trial or membership runs")
+    );
     let token = member.cookie("guidepost_csrf");
     let _ = token;
     let (_, fields) = Browser::form_fields(&posted, "form.comment-form", &[("comment", "x")]);
@@ -148,9 +178,7 @@ async fn comments_under_members_only_articles_are_for_members_with_access() {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let refused = member
-        .post(&format!("{PUBLIC}/comments"), &pairs)
-        .await;
+    let refused = member.post(&format!("{PUBLIC}/comments"), &pairs).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM comments"), 1);
 }
@@ -159,11 +187,18 @@ async fn comments_under_members_only_articles_are_for_members_with_access() {
 async fn an_editor_deletes_any_comment_and_closes_an_articles_comments() {
     let app = spawn_app().await;
     let member = Browser::new(&app);
-    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    member
+        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
+        .await;
     post_comment(&member, PUBLIC, "Spam spam spam").await;
     let editor = Browser::new(&app);
-    editor.sign_up("Eddie Tor", "eddie@example.com", PASSWORD).await;
-    sql(&app, "UPDATE users SET role = 'editor' WHERE email = 'eddie@example.com'");
+    editor
+        .sign_up("Eddie Tor", "eddie@example.com", PASSWORD)
+        .await;
+    sql(
+        &app,
+        "UPDATE users SET role = 'editor' WHERE email = 'eddie@example.com'",
+    );
     wait_until_noticed(&app);
 
     let page = editor.visit(PUBLIC).await;
@@ -171,14 +206,21 @@ async fn an_editor_deletes_any_comment_and_closes_an_articles_comments() {
     let cleaned = editor.submit(&page, ".comment-actions form", &[]).await;
     assert!(cleaned.text("#comments").contains("No comments yet"));
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM audit_log WHERE action = 'delete comment'"),
+        count(
+            &app,
+            "SELECT count(*) AS n FROM audit_log WHERE action = 'delete comment'"
+        ),
         1
     );
 
     let closed = editor
         .submit(&cleaned, "form.comment-moderation", &[])
         .await;
-    assert!(closed.text("#comments").contains("Comments on this article are closed."));
+    assert!(
+        closed
+            .text("#comments")
+            .contains("Comments on this article are closed.")
+    );
     let seen = member.visit(PUBLIC).await;
     assert!(seen.attr("form.comment-form", "action").is_none());
     assert!(seen.text("#comments").contains("closed"));
@@ -195,7 +237,12 @@ async fn an_editor_deletes_any_comment_and_closes_an_articles_comments() {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let _ = pairs;
-    let forbidden = member.post(&action.replace("close", "open"), &[("csrf_token", &csrf_of(&seen))]).await;
+    let forbidden = member
+        .post(
+            &action.replace("close", "open"),
+            &[("csrf_token", &csrf_of(&seen))],
+        )
+        .await;
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
 }
 
@@ -224,7 +271,9 @@ async fn post_comment_raw<'a>(
 async fn members_save_articles_and_find_them_in_their_saved_list() {
     let app = spawn_app().await;
     let member = Browser::new(&app);
-    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    member
+        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
+        .await;
     let article = member.visit(PUBLIC).await;
     assert_eq!(article.text(".save-form button"), "Save for later");
     let saved = member.submit(&article, ".save-form", &[]).await;
@@ -248,15 +297,26 @@ async fn members_save_articles_and_find_them_in_their_saved_list() {
 
     // Visitors see no button, and the list asks them to log in.
     let reader = Browser::new(&app);
-    assert!(reader.visit(PUBLIC).await.attr(".save-form", "action").is_none());
-    assert_eq!(reader.get("/account/saved").await.status, StatusCode::SEE_OTHER);
+    assert!(
+        reader
+            .visit(PUBLIC)
+            .await
+            .attr(".save-form", "action")
+            .is_none()
+    );
+    assert_eq!(
+        reader.get("/account/saved").await.status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[actix_web::test]
 async fn members_follow_authors_and_read_what_they_publish() {
     let app = spawn_app().await;
     let member = Browser::new(&app);
-    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    member
+        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
+        .await;
     let article = member.visit(PUBLIC).await;
     let byline = article.attr(".byline a.author", "href").unwrap();
     assert_eq!(byline, "/authors/maya-okafor");
@@ -284,12 +344,17 @@ async fn members_follow_authors_and_read_what_they_publish() {
 async fn a_members_page_is_theirs_alone_until_they_comment() {
     let app = spawn_app().await;
     let member = Browser::new(&app);
-    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    member
+        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
+        .await;
     let own = member.visit("/authors/ana-silva").await;
     assert_eq!(own.status, StatusCode::OK);
     assert!(own.body.contains("only you can see it"));
     let reader = Browser::new(&app);
-    assert_eq!(reader.get("/authors/ana-silva").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        reader.get("/authors/ana-silva").await.status,
+        StatusCode::NOT_FOUND
+    );
     post_comment(&member, PUBLIC, "Hello").await;
     let public = reader.visit("/authors/ana-silva").await;
     assert_eq!(public.status, StatusCode::OK);
@@ -300,7 +365,9 @@ async fn a_members_page_is_theirs_alone_until_they_comment() {
 async fn a_member_changes_their_handle_and_bio_and_the_old_handle_redirects() {
     let app = spawn_app().await;
     let member = Browser::new(&app);
-    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    member
+        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
+        .await;
     let account = member.visit("/account").await;
     assert_eq!(
         account.attr("#account-handle", "value").as_deref(),
@@ -312,16 +379,30 @@ async fn a_member_changes_their_handle_and_bio_and_the_old_handle_redirects() {
         ("Maya-Okafor", "Someone else has this handle"),
     ] {
         let refused = member
-            .submit(&account, "form[action='/account/page']", &[("handle", bad), ("bio", "Kept")])
+            .submit(
+                &account,
+                "form[action='/account/page']",
+                &[("handle", bad), ("bio", "Kept")],
+            )
             .await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-        assert!(refused.text("#account-handle-error").contains(message), "{bad}");
-        assert_eq!(refused.attr("#account-handle", "value").as_deref(), Some(bad));
+        assert!(
+            refused.text("#account-handle-error").contains(message),
+            "{bad}"
+        );
+        assert_eq!(
+            refused.attr("#account-handle", "value").as_deref(),
+            Some(bad)
+        );
         assert_eq!(refused.text("#account-bio"), "Kept");
     }
     let long_bio = "b".repeat(501);
     let refused = member
-        .submit(&account, "form[action='/account/page']", &[("handle", "ana"), ("bio", &long_bio)])
+        .submit(
+            &account,
+            "form[action='/account/page']",
+            &[("handle", "ana"), ("bio", &long_bio)],
+        )
         .await;
     assert!(refused.text("#account-bio-error").contains("500"));
 
@@ -329,10 +410,19 @@ async fn a_member_changes_their_handle_and_bio_and_the_old_handle_redirects() {
         .submit(
             &account,
             "form[action='/account/page']",
-            &[("handle", "Ana_S"), ("bio", "Back-end developer in Lisbon.\n\nLikes databases.")],
+            &[
+                ("handle", "Ana_S"),
+                ("bio", "Back-end developer in Lisbon.\n\nLikes databases."),
+            ],
         )
         .await;
-    assert!(saved.body.contains("Your page was saved."), "{} {} {}", saved.status, saved.path, saved.text("main"));
+    assert!(
+        saved.body.contains("Your page was saved."),
+        "{} {} {}",
+        saved.status,
+        saved.path,
+        saved.text("main")
+    );
     post_comment(&member, PUBLIC, "Hello").await;
     let reader = Browser::new(&app);
     let moved = reader.get("/authors/ana-silva").await;
@@ -340,19 +430,24 @@ async fn a_member_changes_their_handle_and_bio_and_the_old_handle_redirects() {
     assert_eq!(moved.header("location"), Some("/authors/Ana_S"));
     let page = reader.visit("/authors/ana_s").await;
     assert_eq!(page.path, "/authors/Ana_S");
-    assert_eq!(page.texts(".author-head > div > p:not(.muted)"), vec![
-        "Back-end developer in Lisbon.",
-        "Likes databases."
-    ]);
+    assert_eq!(
+        page.texts(".author-head > div > p:not(.muted)"),
+        vec!["Back-end developer in Lisbon.", "Likes databases."]
+    );
     let article = reader.visit(PUBLIC).await;
-    assert_eq!(article.attr(".comment-meta a", "href").as_deref(), Some("/authors/Ana_S"));
+    assert_eq!(
+        article.attr(".comment-meta a", "href").as_deref(),
+        Some("/authors/Ana_S")
+    );
 }
 
 #[actix_web::test]
 async fn deleting_an_account_says_its_comments_go_and_deletes_them() {
     let app = spawn_app().await;
     let member = Browser::new(&app);
-    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    member
+        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
+        .await;
     post_comment(&member, PUBLIC, "One").await;
     let saved_page = member.visit(PUBLIC).await;
     member.submit(&saved_page, ".save-form", &[]).await;
@@ -362,17 +457,30 @@ async fn deleting_an_account_says_its_comments_go_and_deletes_them() {
     assert_eq!(count(&app, "SELECT count(*) AS n FROM comments"), 0);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM saved_articles"), 0);
     let reader = Browser::new(&app);
-    assert!(reader.visit(PUBLIC).await.text("#comments").contains("No comments yet"));
+    assert!(
+        reader
+            .visit(PUBLIC)
+            .await
+            .text("#comments")
+            .contains("No comments yet")
+    );
 }
 
 #[actix_web::test]
 async fn a_member_posting_comments_faster_than_a_person_is_stopped() {
     let app = spawn_app().await;
     let member = Browser::new(&app);
-    member.sign_up("Ana Silva", "ana@example.com", PASSWORD).await;
+    member
+        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
+        .await;
     let article = member.visit(PUBLIC).await;
     let (action, fields) = Browser::form_fields(&article, "form.comment-form", &[]);
-    let token = fields.iter().find(|(k, _)| k == "csrf_token").unwrap().1.clone();
+    let token = fields
+        .iter()
+        .find(|(k, _)| k == "csrf_token")
+        .unwrap()
+        .1
+        .clone();
     let mut statuses = Vec::new();
     for n in 0..7 {
         let text = format!("Comment number {n}");

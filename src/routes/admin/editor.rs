@@ -146,15 +146,91 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Checks the values against the rules and the choices; every problem is recorded beside its
-/// field. The slug's uniqueness is checked when saving.
-fn check(values: &Values, choices: &Choices, errors: &mut FieldErrors) -> Option<Checked> {
-    let title = one_line(&values.title);
+/// An article's words as checked: one-line title and summary, the Markdown, the tags.
+pub struct ArticleText {
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub tags: Vec<(Slug, String)>,
+}
+
+/// Checks an article's title, summary, Markdown and tag names by the editor's rules (the JSON API
+/// uses them too); every problem is recorded under its field's name.
+pub fn check_text(
+    title: &str,
+    summary: &str,
+    body: &str,
+    tag_names: &[String],
+    errors: &mut FieldErrors,
+) -> ArticleText {
+    let title = one_line(title);
     if title.is_empty() {
         errors.add("title", "Give the article a title.");
     } else if title.chars().count() > TITLE_MAX {
         errors.add("title", "Titles can be at most 200 characters long.");
     }
+    let summary = one_line(summary);
+    if summary.is_empty() {
+        errors.add(
+            "summary",
+            "Write a sentence or two for lists, search results and link previews.",
+        );
+    } else if summary.chars().count() > SUMMARY_MAX {
+        errors.add("summary", "Summaries can be at most 400 characters long.");
+    }
+    let body = body.replace("\r\n", "\n");
+    if body.trim().is_empty() {
+        errors.add("body", "Write the article's text, in Markdown.");
+    } else if body.chars().count() > BODY_MAX {
+        errors.add("body", "The text is too long (at most 200,000 characters).");
+    }
+    let mut tags: Vec<(Slug, String)> = Vec::new();
+    for name in tag_names
+        .iter()
+        .map(|n| one_line(n))
+        .filter(|n| !n.is_empty())
+    {
+        if name.chars().count() > 50 {
+            errors.add("tags", "Tags can be at most 50 characters long.");
+        } else {
+            match Slug::from_title(&name) {
+                Ok(slug) if tags.iter().any(|(s, _)| *s == slug) => {}
+                Ok(slug) => tags.push((slug, name)),
+                Err(_) => errors.add(
+                    "tags",
+                    format!("“{name}” cannot be made into a tag’s address."),
+                ),
+            }
+        }
+    }
+    if tags.len() > TAGS_MAX {
+        errors.add("tags", "An article can have at most 20 tags.");
+    }
+    ArticleText {
+        title,
+        summary,
+        body,
+        tags,
+    }
+}
+
+/// Checks the values against the rules and the choices; every problem is recorded beside its
+/// field. The slug's uniqueness is checked when saving.
+fn check(values: &Values, choices: &Choices, errors: &mut FieldErrors) -> Option<Checked> {
+    let tag_names: Vec<String> = values.tags.split(',').map(str::to_owned).collect();
+    let text = check_text(
+        &values.title,
+        &values.summary,
+        &values.body,
+        &tag_names,
+        errors,
+    );
+    let ArticleText {
+        title,
+        summary,
+        body,
+        tags,
+    } = text;
     let slug = if values.slug.is_empty() {
         errors.check(
             "slug",
@@ -166,21 +242,6 @@ fn check(values: &Values, choices: &Choices, errors: &mut FieldErrors) -> Option
     } else {
         errors.check("slug", Slug::parse(&values.slug).map_err(|e| e.to_string()))
     };
-    let summary = one_line(&values.summary);
-    if summary.is_empty() {
-        errors.add(
-            "summary",
-            "Write a sentence or two for lists, search results and link previews.",
-        );
-    } else if summary.chars().count() > SUMMARY_MAX {
-        errors.add("summary", "Summaries can be at most 400 characters long.");
-    }
-    let body = values.body.replace("\r\n", "\n");
-    if body.trim().is_empty() {
-        errors.add("body", "Write the article's text, in Markdown.");
-    } else if body.chars().count() > BODY_MAX {
-        errors.add("body", "The text is too long (at most 200,000 characters).");
-    }
     let category_id = match values.category_id.trim() {
         "" => None,
         id => match id
@@ -195,28 +256,6 @@ fn check(values: &Values, choices: &Choices, errors: &mut FieldErrors) -> Option
             }
         },
     };
-    let mut tags = Vec::new();
-    for name in values
-        .tags
-        .split(',')
-        .map(one_line)
-        .filter(|n| !n.is_empty())
-    {
-        if name.chars().count() > 50 {
-            errors.add("tags", "Tags can be at most 50 characters long.");
-        } else {
-            match Slug::from_title(&name) {
-                Ok(slug) => tags.push((slug, name)),
-                Err(_) => errors.add(
-                    "tags",
-                    format!("“{name}” cannot be made into a tag’s address."),
-                ),
-            }
-        }
-    }
-    if tags.len() > TAGS_MAX {
-        errors.add("tags", "An article can have at most 20 tags.");
-    }
     let visibility = match values.visibility.as_str() {
         MEMBERS_ONLY => MEMBERS_ONLY,
         PUBLIC => PUBLIC,

@@ -25,6 +25,8 @@ pub struct Values {
     pub session_idle_days: String,
     pub session_absolute_days: String,
     pub grace_days: String,
+    pub members_may_publish: bool,
+    pub api_origins: String,
 }
 
 impl From<&SiteSettings> for Values {
@@ -38,6 +40,8 @@ impl From<&SiteSettings> for Values {
             session_idle_days: s.session_idle_days.to_string(),
             session_absolute_days: s.session_absolute_days.to_string(),
             grace_days: s.grace_days.to_string(),
+            members_may_publish: s.members_may_publish,
+            api_origins: s.api_origins.join(" "),
         }
     }
 }
@@ -105,6 +109,28 @@ fn days(fields: &Fields, name: &'static str, max: i64, errors: &mut FieldErrors)
     }
 }
 
+/// The origins typed, one or more separated by spaces, each checked.
+fn origins(fields: &Fields, errors: &mut FieldErrors) -> Vec<String> {
+    let mut origins = Vec::new();
+    for raw in fields.get("api_origins").split_whitespace() {
+        match crate::db::settings::parse_origin(raw) {
+            Some(origin) if !origins.contains(&origin) => origins.push(origin),
+            Some(_) => {}
+            None => {
+                errors.add(
+                    "api_origins",
+                    "Give whole origins such as https://app.example.com, separated by spaces.",
+                );
+                break;
+            }
+        }
+    }
+    if origins.len() > 20 {
+        errors.add("api_origins", "At most 20 origins.");
+    }
+    origins
+}
+
 /// `POST /admin/settings`.
 pub async fn save(
     state: web::Data<AppState>,
@@ -129,6 +155,8 @@ pub async fn save(
             }
         },
         plans: None,
+        members_may_publish: fields.has("members_may_publish"),
+        api_origins: origins(&fields, &mut errors),
     };
     if errors.get("session_absolute_days").is_none()
         && errors.get("session_idle_days").is_none()
@@ -154,6 +182,8 @@ pub async fn save(
                 session_idle_days: fields.get("session_idle_days").to_owned(),
                 session_absolute_days: fields.get("session_absolute_days").to_owned(),
                 grace_days: fields.get("grace_days").to_owned(),
+                members_may_publish: fields.has("members_may_publish"),
+                api_origins: fields.get("api_origins").to_owned(),
             },
             errors,
             plans: plans_of(&current),
@@ -202,6 +232,16 @@ pub async fn save(
             "grace_days",
             current.grace_days.to_string(),
             new.grace_days.to_string(),
+        ),
+        (
+            crate::db::settings::MEMBERS_MAY_PUBLISH,
+            current.members_may_publish.to_string(),
+            new.members_may_publish.to_string(),
+        ),
+        (
+            crate::db::settings::API_ORIGINS,
+            current.api_origins.join(" "),
+            new.api_origins.join(" "),
         ),
     ]
     .into_iter()
