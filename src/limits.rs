@@ -225,8 +225,8 @@ pub struct Floods {
     pub comment_client: RateLimiter,
     /// Articles written through the API, per member.
     pub publish: RateLimiter,
-    /// Pictures uploaded, per member.
-    pub picture: RateLimiter,
+    /// Changes to a member's page (handle, bio, picture), per member.
+    pub profile: RateLimiter,
     /// Requests to the JSON API, per client address...
     pub api_client: RateLimiter,
     /// ...and per token, wherever it is used from.
@@ -243,7 +243,7 @@ impl Default for Floods {
             checkout: RateLimiter::new("flood_checkout", 10, 4),
             comment_member: RateLimiter::new("flood_comment_member", 5, 2),
             comment_client: RateLimiter::new("flood_comment_client", 20, 10),
-            picture: RateLimiter::new("flood_picture", 5, 2),
+            profile: RateLimiter::new("flood_profile", 5, 2),
             publish: RateLimiter::new("flood_publish", 10, 4),
             api_client: RateLimiter::new("flood_api_client", 300, 600),
             api_token: RateLimiter::new("flood_api_token", 200, 300),

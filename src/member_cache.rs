@@ -203,6 +203,10 @@ pub async fn serve_members(
     else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    // Only the plain spelling of a path is kept (see `page_cache::key_for`).
+    if req.path().contains('%') {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     let Some((member, audience, token)) = cacheable_member(&req) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };

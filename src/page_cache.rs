@@ -243,11 +243,17 @@ fn key_for(req: &ServiceRequest) -> Option<String> {
         ""
     };
     let path = req.path();
+    // A path with percent-escapes reaches the same page as its plain form; it is not kept, so
+    // a page forgotten under its plain path cannot live on under another spelling.
+    if path.contains('%') {
+        return None;
+    }
     let listed = path == "/"
         || path == "/articles"
         || path == "/search"
         || path.starts_with("/categories/")
-        || path.starts_with("/tags/");
+        || path.starts_with("/tags/")
+        || path.starts_with("/authors/");
     // The first value of each, as `routes::query_param` reads it.
     let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(web::Query::into_inner)

@@ -226,17 +226,18 @@ fn body_limit(req: &ServiceRequest) -> usize {
     if !large {
         return FORM_BYTES;
     }
-    // Only staff send large bodies; anyone else gets no more than a form's worth of memory.
-    let staff = req
-        .get_session()
-        .get::<Member>(MEMBER)
-        .ok()
-        .flatten()
-        .is_some_and(|m| m.is_staff());
-    match (staff, path == "/admin/images") {
-        (false, _) => FORM_BYTES,
-        (true, true) => UPLOAD_BYTES,
-        (true, false) => EDITOR_BYTES,
+    // Only staff send large bodies (and members whose access runs, who may write articles when
+    // the setting lets them); anyone else gets no more than a form's worth of memory.
+    let member = req.get_session().get::<Member>(MEMBER).ok().flatten();
+    let staff = member.as_ref().is_some_and(Member::is_staff);
+    let writer = staff
+        || member
+            .as_ref()
+            .is_some_and(|m| m.access(crate::db::now()).reads_members_only());
+    match (path == "/admin/images", staff, writer) {
+        (true, true, _) => UPLOAD_BYTES,
+        (false, _, true) => EDITOR_BYTES,
+        _ => FORM_BYTES,
     }
 }
 

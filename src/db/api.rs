@@ -209,11 +209,15 @@ pub fn free_slug(conn: &mut DbConn, base: &crate::domain::Slug) -> QueryResult<S
     {
         return Ok(base.as_str().to_owned());
     }
+    // Room for the number within a slug's length.
+    let stem = base.as_str()[..base.as_str().len().min(crate::domain::Slug::MAX_LEN - 9)]
+        .trim_end_matches('-')
+        .to_owned();
     for n in 2..1_000 {
-        let candidate = format!("{}-{n}", base.as_str());
+        let candidate = format!("{stem}-{n}");
         if !taken(conn, &candidate)? {
             return Ok(candidate);
         }
     }
-    Ok(format!("{}-{}", base.as_str(), crate::auth::random_hex(4)))
+    Ok(format!("{stem}-{}", crate::auth::random_hex(4)))
 }

@@ -249,7 +249,7 @@ impl ArticleCard {
                 .load(c)?,
         };
         found.sort_by_key(|card| ids.iter().position(|id| *id == card.id));
-        let counts = super::comments::Comment::counts(conn, ids)?;
+        let counts = comment_counts(conn, ids)?;
         for card in &mut found {
             card.comments = counts.get(&card.id).copied().unwrap_or(0);
         }
@@ -393,15 +393,21 @@ pub(crate) fn lookup_queries() -> Vec<(&'static str, &'static str, String)> {
     ]
 }
 
+/// How many comments each of the articles `ids` has (those without any are left out).
+fn comment_counts(
+    conn: &mut DbConn,
+    ids: &[i32],
+) -> QueryResult<std::collections::HashMap<i32, i64>> {
+    use super::schema::comments;
+    let rows: Vec<(i32, i64)> = comments::table
+        .filter(comments::article_id.eq_any(ids))
+        .group_by(comments::article_id)
+        .select((comments::article_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
 /// How many articles the database holds, drafts included.
 pub fn count_all(conn: &mut DbConn) -> QueryResult<i64> {
     articles::table.count().get_result(conn)
-}
-
-/// How many articles (drafts included) name this user as their author.
-pub fn count_by_author(conn: &mut DbConn, user_id: i32) -> QueryResult<i64> {
-    articles::table
-        .filter(articles::author_id.eq(user_id))
-        .count()
-        .get_result(conn)
 }

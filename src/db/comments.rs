@@ -112,19 +112,6 @@ impl Comment {
             .map(|n| n > 0)
     }
 
-    /// How many comments each of `articles` has (those without any are left out).
-    pub fn counts(conn: &mut DbConn, article_ids: &[i32]) -> QueryResult<HashMap<i32, i64>> {
-        if article_ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows: Vec<(i32, i64)> = comments::table
-            .filter(comments::article_id.eq_any(article_ids))
-            .group_by(comments::article_id)
-            .select((comments::article_id, diesel::dsl::count_star()))
-            .load(conn)?;
-        Ok(rows.into_iter().collect())
-    }
-
     /// How many comments `user_id` wrote, for the account page's warning before deleting it.
     pub fn count_by(conn: &mut DbConn, user_id: i32) -> QueryResult<i64> {
         comments::table

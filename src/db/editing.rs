@@ -61,6 +61,8 @@ pub struct Filter {
     pub category_id: Option<i32>,
     /// Part of the title.
     pub title: Option<String>,
+    /// Only this author's articles (a member writing their own).
+    pub author_id: Option<i32>,
 }
 
 /// A page of the editor's list, most recently changed first, and how many match in all.
@@ -83,6 +85,9 @@ pub fn list(
         }
         if let Some(category) = filter.category_id {
             query = query.filter(articles::category_id.eq(category));
+        }
+        if let Some(author) = filter.author_id {
+            query = query.filter(articles::author_id.eq(author));
         }
         if let Some(title) = &filter.title {
             let pattern = format!(
@@ -193,4 +198,12 @@ pub fn authors(conn: &mut DbConn) -> QueryResult<Vec<(i32, String)>> {
         .order(users::name.asc())
         .select((users::id, users::name))
         .load(conn)
+}
+
+/// How many articles (drafts included) name this user as their author.
+pub fn count_by_author(conn: &mut DbConn, user_id: i32) -> QueryResult<i64> {
+    articles::table
+        .filter(articles::author_id.eq(user_id))
+        .count()
+        .get_result(conn)
 }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
 use super::DbConn;
-use super::schema::users;
+use super::schema::{email_tokens, outbox, sessions, throttle_events, users};
 use super::users::{ACTIVE, ADMIN, MEMBER, Member, PasswordHash};
 use crate::domain::{DisplayName, Email};
 use diesel::result::Error as DieselError;
@@ -23,6 +23,35 @@ pub enum Undeletable {
 }
 
 impl Member {
+    /// Every account, newest first, for `guidepost users list`.
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
+        users::table
+            .order(users::id.desc())
+            .select(Self::as_select())
+            .load(conn)
+    }
+
+    /// Removes the member and everything personal hanging off them, in the caller's
+    /// transaction: sessions, one-time tokens and mail, the throttle entries counted against their
+    /// address (`throttle_key` is the HMAC those entries are keyed by), and what the audit log says
+    /// of them. Returns the ids of the mail removed, whose saved copies (see
+    /// [`crate::mail::forget_saved`]) go too once this commits.
+    pub fn delete(conn: &mut DbConn, id: i32, throttle_key: &str) -> QueryResult<Vec<i32>> {
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
+        diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(id))).execute(conn)?;
+        let mail = diesel::delete(outbox::table.filter(outbox::user_id.eq(id)))
+            .returning(outbox::id)
+            .get_results(conn)?;
+        diesel::delete(throttle_events::table.filter(throttle_events::key_hash.eq(throttle_key)))
+            .execute(conn)?;
+        super::audit::forget_member(conn, id)?;
+        // Their picture goes with them, and every cached page that showed them or their comments.
+        super::profiles::set_image(conn, id, None)?;
+        super::changes::content_changed(conn)?;
+        diesel::delete(users::table.find(id)).execute(conn)?;
+        Ok(mail)
+    }
+
     /// Deletes the account as [`Member::delete`] does, unless it is the last active admin or
     /// an author, checked in the same write transaction as the deletion (so two admins deleting
     /// each other at once cannot leave the site without one). Returns the account as it was and
@@ -53,7 +82,7 @@ impl Member {
         {
             return Ok(Err(Undeletable::LastAdmin));
         }
-        if super::articles::count_by_author(conn, id)? > 0 {
+        if super::editing::count_by_author(conn, id)? > 0 {
             return Ok(Err(Undeletable::Author));
         }
         Ok(Ok(member))
@@ -170,6 +199,7 @@ impl Member {
                     users::email.eq(email.as_str()),
                     users::name.eq(name.as_str()),
                     users::handle.eq(handle.as_str()),
+                    users::handle_key.eq(handle.key()),
                     users::password_hash.eq(&hash.0),
                     users::role.eq(ADMIN),
                     users::status.eq(ACTIVE),

@@ -9,11 +9,6 @@ use super::articles::PUBLISHED;
 use super::schema::{articles, comments, follows, handle_redirects, images, users};
 use crate::domain::Handle;
 
-diesel::define_sql_function! {
-    /// SQL's `lower`, the same on both databases for ASCII handles.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
-
 /// A person as their page and the API show them.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
@@ -45,7 +40,7 @@ impl Profile {
             return Ok(Some(found));
         }
         users::table
-            .filter(lower(users::handle).eq(handle.to_ascii_lowercase()))
+            .filter(users::handle_key.eq(handle.to_ascii_lowercase()))
             .select(Self::as_select())
             .first(conn)
             .optional()
@@ -85,7 +80,7 @@ impl Profile {
 /// True when another person than `except` has `handle`, whatever its case.
 pub fn handle_taken(conn: &mut DbConn, handle: &Handle, except: Option<i32>) -> QueryResult<bool> {
     let mut query = users::table
-        .filter(lower(users::handle).eq(handle.as_str().to_ascii_lowercase()))
+        .filter(users::handle_key.eq(handle.key()))
         .select(users::id)
         .into_boxed();
     if let Some(id) = except {
@@ -100,13 +95,20 @@ pub fn free_handle(conn: &mut DbConn, wanted: &Handle, except: Option<i32>) -> Q
     if !handle_taken(conn, wanted, except)? {
         return Ok(wanted.clone());
     }
-    for n in 2..10_000 {
+    // A few numbers in order (ada-2, ada-3), then random ones: a common name costs a few
+    // lookups of the index, never a walk through every number taken.
+    for n in 2..6 {
         let numbered = wanted.numbered(n);
         if !handle_taken(conn, &numbered, except)? {
             return Ok(numbered);
         }
     }
-    Ok(wanted.numbered(rand_suffix()))
+    loop {
+        let numbered = wanted.numbered(rand_suffix());
+        if !handle_taken(conn, &numbered, except)? {
+            return Ok(numbered);
+        }
+    }
 }
 
 fn rand_suffix() -> u32 {
@@ -125,13 +127,13 @@ pub enum ProfileError {
 }
 
 /// Gives the person `handle` and `bio`; the old handle keeps leading to their page. Call it in a
-/// write transaction.
+/// write transaction. Returns true when the handle changed.
 pub fn set_profile(
     conn: &mut DbConn,
     id: i32,
     handle: &Handle,
     bio: &str,
-) -> Result<(), ProfileError> {
+) -> Result<bool, ProfileError> {
     if handle_taken(conn, handle, Some(id))? {
         return Err(ProfileError::HandleTaken);
     }
@@ -154,11 +156,26 @@ pub fn set_profile(
     diesel::update(users::table.find(id))
         .set((
             users::handle.eq(handle.as_str()),
+            users::handle_key.eq(handle.key()),
             users::bio.eq(bio),
             users::updated_at.eq(super::now()),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(old != handle.as_str())
+}
+
+/// Tells the caches that the person's page changed (their bio or picture), in the caller's
+/// transaction; returns its path. A new handle is announced as a change of everything
+/// ([`super::changes::content_changed`]): bylines show it.
+pub fn page_changed(conn: &mut DbConn, id: i32, renamed: bool) -> QueryResult<String> {
+    let handle: String = users::table.find(id).select(users::handle).first(conn)?;
+    let path = format!("/authors/{handle}");
+    if renamed {
+        super::changes::content_changed(conn)?;
+    } else {
+        super::changes::announce(conn, &path)?;
+    }
+    Ok(path)
 }
 
 /// Makes `handle` nobody's old handle any more: it is someone's own now.
@@ -181,12 +198,63 @@ pub fn moved_handle(conn: &mut DbConn, old: &str) -> QueryResult<Option<String>>
         .optional()
 }
 
-/// Sets or clears the person's picture.
-pub fn set_image(conn: &mut DbConn, id: i32, image_id: Option<i32>) -> QueryResult<()> {
+/// The name a member's uploaded picture is stored under in the images table.
+pub fn picture_name(user_id: i32) -> String {
+    format!("picture of member {user_id}")
+}
+
+/// Sets or clears the person's picture; the picture they uploaded before goes, unless something
+/// else shows it: then its address is returned, for the caller to forget its cached copy (other
+/// instances are told at commit).
+pub fn set_image(conn: &mut DbConn, id: i32, image_id: Option<i32>) -> QueryResult<Option<String>> {
+    let before: Option<i32> = users::table
+        .find(id)
+        .select(users::image_id)
+        .first(conn)
+        .optional()?
+        .flatten();
     diesel::update(users::table.find(id))
         .set(users::image_id.eq(image_id))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    match before.filter(|old| Some(*old) != image_id) {
+        Some(old) => forget_picture(conn, id, old),
+        None => Ok(None),
+    }
+}
+
+/// Deletes image `image_id` when it is a picture `user_id` uploaded of themselves that no person
+/// and no article shows any more.
+pub fn forget_picture(
+    conn: &mut DbConn,
+    user_id: i32,
+    image_id: i32,
+) -> QueryResult<Option<String>> {
+    let shown_by_someone = users::table
+        .filter(users::image_id.eq(image_id))
+        .filter(users::id.ne(user_id));
+    let in_use: bool = diesel::select(diesel::dsl::exists(shown_by_someone)).get_result(conn)?;
+    let cover: bool = diesel::select(diesel::dsl::exists(
+        articles::table.filter(articles::cover_image_id.eq(image_id)),
+    ))
+    .get_result(conn)?;
+    if in_use || cover {
+        return Ok(None);
+    }
+    let deleted: Option<(String, String)> = diesel::delete(
+        images::table
+            .filter(images::id.eq(image_id))
+            .filter(images::uploaded_by.eq(user_id))
+            .filter(images::name.eq(picture_name(user_id))),
+    )
+    .returning((images::hash, images::content_type))
+    .get_result(conn)
+    .optional()?;
+    let Some((hash, kind)) = deleted else {
+        return Ok(None);
+    };
+    let path = format!("/images/{hash}.{}", super::images::extension_of(&kind));
+    super::changes::announce(conn, &path)?;
+    Ok(Some(path))
 }
 
 /// Gives people still called `member-{id}` (everyone who existed before handles) a handle made
@@ -205,7 +273,10 @@ pub fn derive_handles(conn: &mut DbConn) -> QueryResult<usize> {
             let wanted = Handle::from_name(&name);
             let free = free_handle(conn, &wanted, Some(id))?;
             diesel::update(users::table.find(id))
-                .set(users::handle.eq(free.as_str()))
+                .set((
+                    users::handle.eq(free.as_str()),
+                    users::handle_key.eq(free.key()),
+                ))
                 .execute(conn)?;
             changed += 1;
         }
@@ -258,14 +329,19 @@ pub fn followers(conn: &mut DbConn, author: i32) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-/// The people `follower` follows, by name.
-pub fn followed(conn: &mut DbConn, follower: i32) -> QueryResult<Vec<Profile>> {
-    follows::table
+/// The people `follower` follows, by name, each with whether their page is public (a private
+/// one is shown by its handle only).
+pub fn followed(conn: &mut DbConn, follower: i32) -> QueryResult<Vec<(Profile, bool)>> {
+    let people: Vec<Profile> = follows::table
         .inner_join(users::table.on(users::id.eq(follows::author_id)))
         .filter(follows::follower_id.eq(follower))
         .order(users::name.asc())
         .select(Profile::as_select())
-        .load(conn)
+        .load(conn)?;
+    people
+        .into_iter()
+        .map(|p| p.is_public(conn).map(|public| (p, public)))
+        .collect()
 }
 
 /// A page of the ids of published articles by `author`, newest first, and how many there are.

@@ -294,6 +294,7 @@ diesel::table! {
         complimentary_since -> Nullable<Timestamp>,
         complimentary_until -> Nullable<Timestamp>,
         handle -> Text,
+        handle_key -> Text,
         image_id -> Nullable<Integer>,
     }
 }

@@ -7,7 +7,7 @@ use crate::db::DbConn;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use time::PrimitiveDateTime;
 
-use super::schema::{email_tokens, outbox, sessions, throttle_events, users};
+use super::schema::users;
 use crate::domain::{DisplayName, Email, Handle};
 
 pub const MEMBER: &str = "member";
@@ -30,6 +30,7 @@ pub struct NewAuthor<'a> {
     pub email: &'a str,
     pub name: &'a str,
     pub handle: &'a str,
+    pub handle_key: &'a str,
     pub role: &'a str,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
@@ -55,6 +56,7 @@ impl Author {
                 email: &email,
                 name: name.trim(),
                 handle: handle.as_str(),
+                handle_key: &handle.key(),
                 role: EDITOR,
                 created_at: now,
                 updated_at: now,
@@ -297,6 +299,7 @@ impl Member {
                 users::email.eq(new.email.as_str()),
                 users::name.eq(new.name.as_str()),
                 users::handle.eq(handle.as_str()),
+                users::handle_key.eq(handle.key()),
                 users::password_hash.eq(&new.password_hash.0),
                 users::role.eq(MEMBER),
                 users::status.eq(ACTIVE),
@@ -381,6 +384,8 @@ impl Member {
     ) -> QueryResult<Vec<Self>> {
         users::table
             .filter(users::trial_reminder_sent_at.is_null())
+            // No mail but the confirmation to an address nobody confirmed (an API sign-up).
+            .filter(users::email_verified_at.is_not_null())
             .filter(users::trial_ends_at.gt(now))
             .filter(users::trial_ends_at.le(now + time::Duration::days(days)))
             .filter(users::role.eq(MEMBER))
@@ -395,37 +400,13 @@ impl Member {
         diesel::update(
             users::table
                 .find(id)
-                .filter(users::trial_reminder_sent_at.is_null()),
+                .filter(users::trial_reminder_sent_at.is_null())
+                // No mail but the confirmation to an address nobody confirmed (an API sign-up).
+                .filter(users::email_verified_at.is_not_null()),
         )
         .set(users::trial_reminder_sent_at.eq(super::now()))
         .execute(conn)
         .map(|rows| rows == 1)
-    }
-
-    /// Every account, newest first, for `guidepost users list`.
-    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
-        users::table
-            .order(users::id.desc())
-            .select(Self::as_select())
-            .load(conn)
-    }
-
-    /// Removes the member and everything personal hanging off them, in the caller's
-    /// transaction: sessions, one-time tokens and mail, the throttle entries counted against their
-    /// address (`throttle_key` is the HMAC those entries are keyed by), and what the audit log says
-    /// of them. Returns the ids of the mail removed, whose saved copies (see
-    /// [`crate::mail::forget_saved`]) go too once this commits.
-    pub fn delete(conn: &mut DbConn, id: i32, throttle_key: &str) -> QueryResult<Vec<i32>> {
-        diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
-        diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(id))).execute(conn)?;
-        let mail = diesel::delete(outbox::table.filter(outbox::user_id.eq(id)))
-            .returning(outbox::id)
-            .get_results(conn)?;
-        diesel::delete(throttle_events::table.filter(throttle_events::key_hash.eq(throttle_key)))
-            .execute(conn)?;
-        super::audit::forget_member(conn, id)?;
-        diesel::delete(users::table.find(id)).execute(conn)?;
-        Ok(mail)
     }
 }
 

@@ -59,6 +59,11 @@ impl Handle {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What makes two handles the same: the handle lowercased (handles are ASCII).
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
 }
 
 impl std::fmt::Display for Handle {

@@ -334,6 +334,7 @@ mod tests {
             paid_grace_ends_at: None,
             complimentary_since: None,
             complimentary_until: None,
+            handle: "ada".to_owned(),
         }
     }
 

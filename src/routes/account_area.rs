@@ -57,6 +57,8 @@ pub struct AccountPage {
     pub picture_url: Option<String>,
     /// Comments that deleting the account deletes, said before it is confirmed.
     pub comments_written: i64,
+    /// The member may write articles of their own (the setting is on and their access runs).
+    pub may_publish: bool,
 }
 
 /// "Your free trial ends on 9 December 2026: 12 days left." and the like.
@@ -148,6 +150,9 @@ pub async fn account_page(
         bio_value: profile.bio,
         picture_url,
         comments_written,
+        may_publish: settings.members_may_publish
+            && !member.is_staff()
+            && member.access(db::now()).reads_members_only(),
     })
 }
 

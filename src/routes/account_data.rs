@@ -192,6 +192,9 @@ pub async fn delete(
         return render_private(&page, StatusCode::CONFLICT);
     }
     tracing::info!(member = id, "a member deleted their account");
+    // Their page and comments leave every cached page at once (other instances follow the
+    // content version the deletion raised).
+    state.pages.invalidate();
     visitor.session().purge();
     Ok(see_other("/account/deleted"))
 }

@@ -197,7 +197,7 @@ pub async fn page(
     let full_access =
         !article.is_members_only() || member.is_some_and(|m| m.can_read_members_only(now));
     let gate_reason = member.filter(|_| !full_access).map(|m| gate_reason(m, now));
-    let offers = match (&gate_reason, super::billing::offered(&state, &settings)) {
+    let offers = match (&gate_reason, super::billing::offered(state, &settings)) {
         (Some(_), Some((_, plans))) => plans.offers(),
         _ => Vec::new(),
     };

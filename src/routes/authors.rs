@@ -239,7 +239,7 @@ pub async fn saved(
 #[template(path = "account/following.html")]
 struct FollowingPage {
     layout: Layout,
-    authors: Vec<Profile>,
+    authors: Vec<(Profile, bool)>,
     articles: Vec<ArticleCard>,
     pagination: Pagination,
     csrf_token: String,

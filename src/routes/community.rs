@@ -291,9 +291,10 @@ async fn edit_page(
 pub async fn edit_form(
     state: web::Data<AppState>,
     visitor: Visitor,
-    path: web::Path<(String, i32)>,
+    path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (slug, id) = path.into_inner();
+    let id: i32 = id.parse().map_err(|_| AppError::NotFound)?;
     let member = visitor.require_member()?.clone();
     let (article, comment) = own_editable_comment(&state, &member, &slug, id).await?;
     edit_page(&state, &visitor, &article, id, comment.body, None).await
@@ -303,10 +304,11 @@ pub async fn edit_form(
 pub async fn edit(
     state: web::Data<AppState>,
     visitor: Visitor,
-    path: web::Path<(String, i32)>,
+    path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let (slug, id) = path.into_inner();
+    let id: i32 = id.parse().map_err(|_| AppError::NotFound)?;
     let (member, fields) = posted(&visitor, &body)?;
     let (article, _) = own_editable_comment(&state, &member, &slug, id).await?;
     let text = match CommentText::parse(fields.get("comment")) {
@@ -347,10 +349,11 @@ pub async fn edit(
 pub async fn delete(
     state: web::Data<AppState>,
     visitor: Visitor,
-    path: web::Path<(String, i32)>,
+    path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let (slug, id) = path.into_inner();
+    let id: i32 = id.parse().map_err(|_| AppError::NotFound)?;
     let (member, _) = posted(&visitor, &body)?;
     let slug = parse_slug(&slug)?;
     let path = format!("/articles/{slug}");
@@ -363,22 +366,7 @@ pub async fn delete(
             if comment.user_id != member.id && !member.is_staff() {
                 return Err(AppError::Forbidden);
             }
-            Comment::delete(conn, id)?;
-            if comment.user_id != member.id {
-                let actor = crate::db::audit::Actor {
-                    id: member.id,
-                    name: member.name.clone(),
-                };
-                crate::db::audit::record(
-                    conn,
-                    &actor,
-                    "delete comment",
-                    &crate::db::audit::member_subject(comment.user_id),
-                    &comment.body,
-                    "",
-                )?;
-            }
-            page_changed(conn, &announced)?;
+            delete_comment(conn, &comment, &member, &announced)?;
             Ok(())
         })
     })
@@ -386,6 +374,33 @@ pub async fn delete(
     state.pages.invalidate_path(&path);
     visitor.flash("The comment was deleted.");
     Ok(see_other(&format!("{path}#comments")))
+}
+
+/// Deletes `comment` for `member` (its writer, or an editor or admin, as the caller checked) in
+/// the caller's transaction: someone else's is recorded in the audit log. The article's page at
+/// `path` is announced as changed.
+pub fn delete_comment(
+    conn: &mut DbConn,
+    comment: &Comment,
+    member: &Member,
+    path: &str,
+) -> diesel::QueryResult<()> {
+    Comment::delete(conn, comment.id)?;
+    if comment.user_id != member.id {
+        let actor = crate::db::audit::Actor {
+            id: member.id,
+            name: member.name.clone(),
+        };
+        crate::db::audit::record(
+            conn,
+            &actor,
+            "delete comment",
+            &crate::db::audit::member_subject(comment.user_id),
+            &comment.body,
+            "",
+        )?;
+    }
+    page_changed(conn, path)
 }
 
 /// `POST /articles/{slug}/comments/close` and `.../open`: editors and admins.

@@ -28,25 +28,27 @@ pub async fn save(
     let saved = match (handle, bio) {
         (Some(handle), Some(bio)) => {
             let id = member.id;
+            super::account::flood_check(
+                &state.auth.floods.profile,
+                &format!("member {}", member.id),
+            )?;
             db::run(&state.pool, move |conn| {
                 let saved = db::write_transaction(conn, |conn| {
-                    match profiles::set_profile(conn, id, &handle, &bio) {
-                        Ok(()) => {}
-                        Err(ProfileError::HandleTaken) => return Ok(false),
+                    let renamed = match profiles::set_profile(conn, id, &handle, &bio) {
+                        Ok(renamed) => renamed,
+                        Err(ProfileError::HandleTaken) => return Ok(None),
                         Err(ProfileError::Database(error)) => return Err(error),
-                    }
-                    // Bylines everywhere link to the handle.
-                    crate::db::changes::content_changed(conn)?;
-                    Ok(true)
+                    };
+                    Ok(Some((profiles::page_changed(conn, id, renamed)?, renamed)))
                 })?;
                 Ok(saved)
             })
             .await?
         }
-        _ => false,
+        _ => None,
     };
-    if saved {
-        state.pages.invalidate();
+    if let Some((page, renamed)) = saved {
+        forget(&state, &page, renamed);
         visitor.flash("Your page was saved.");
         return Ok(see_other("/account#page"));
     }
@@ -60,6 +62,16 @@ pub async fn save(
     render_private(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
+/// Forgets the cached copies of the member's page here: every page when the handle changed
+/// (bylines show it), else their page alone.
+pub fn forget(state: &AppState, page: &str, renamed: bool) {
+    if renamed {
+        state.pages.invalidate();
+    } else {
+        state.pages.invalidate_path(page);
+    }
+}
+
 /// `POST /account/picture`: uploads the member's picture (the image checks of the editors'
 /// library), or removes it.
 pub async fn picture(
@@ -70,17 +82,20 @@ pub async fn picture(
     let member = visitor.require_member()?.clone();
     let upload = super::admin::images::read_upload(multipart).await;
     visitor.check_csrf(&upload.csrf_token)?;
-    super::account::flood_check(&state.auth.floods.picture, &format!("member {}", member.id))?;
+    super::account::flood_check(&state.auth.floods.profile, &format!("member {}", member.id))?;
     let id = member.id;
     if upload.intent == "remove" {
-        db::run(&state.pool, move |conn| {
+        let (page, gone) = db::run(&state.pool, move |conn| {
             db::write_transaction(conn, |conn| {
-                profiles::set_image(conn, id, None)?;
-                Ok::<_, AppError>(())
+                let gone = profiles::set_image(conn, id, None)?;
+                Ok::<_, AppError>((profiles::page_changed(conn, id, false)?, gone))
             })
         })
         .await?;
-        state.pages.invalidate();
+        forget(&state, &page, false);
+        if let Some(image) = gone {
+            state.pages.invalidate_path(&image);
+        }
         visitor.flash("Your picture was removed.");
         return Ok(see_other("/account#page"));
     }
@@ -108,17 +123,20 @@ pub async fn picture(
         }
     };
     let hash = crate::auth::hex(&sha2::Sha256::digest(&upload.bytes)[..16]);
-    let name = format!("picture of member {id}");
+    let name = profiles::picture_name(id);
     let bytes = upload.bytes;
-    db::run(&state.pool, move |conn| {
+    let (page, gone) = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let image = crate::db::images::store(conn, &hash, content_type, &name, &bytes, id)?;
-            profiles::set_image(conn, id, Some(image.id))?;
-            Ok::<_, AppError>(())
+            let gone = profiles::set_image(conn, id, Some(image.id))?;
+            Ok::<_, AppError>((profiles::page_changed(conn, id, false)?, gone))
         })
     })
     .await?;
-    state.pages.invalidate();
+    forget(&state, &page, false);
+    if let Some(image) = gone {
+        state.pages.invalidate_path(&image);
+    }
     visitor.flash("Your picture was saved.");
     Ok(see_other("/account#page"))
 }

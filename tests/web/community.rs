@@ -3,12 +3,21 @@
 use actix_web::http::StatusCode;
 
 use crate::browser::{Browser, count, sql, wait_until_noticed};
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
 
 const PUBLIC: &str = "/articles/what-does-a-back-end-developer-do";
 const OTHER_PUBLIC: &str = "/articles/from-junior-to-senior-back-end-developer";
 const MEMBERS_ONLY: &str = "/articles/your-first-back-end-portfolio-project-step-by-step";
 const PASSWORD: &str = "correct horse battery";
+
+/// Ana Silva, signed up and logged in.
+async fn ana(app: &TestApp) -> Browser<'_> {
+    let browser = Browser::new(app);
+    browser
+        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
+        .await;
+    browser
+}
 
 async fn post_comment<'a>(browser: &Browser<'a>, path: &str, text: &str) -> crate::helpers::Page {
     let article = browser.visit(path).await;
@@ -27,10 +36,7 @@ async fn a_member_comments_and_every_reader_sees_it_as_text_at_once() {
     assert!(before.text("#comments").contains("Log in"));
     reader.visit(OTHER_PUBLIC).await;
 
-    let member = Browser::new(&app);
-    member
-        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
-        .await;
+    let member = ana(&app).await;
     let hostile =
         "<script>alert('x')</script> Read https://example.com/a?b=1&c=2.\n\nSecond paragraph";
     let posted = post_comment(&member, PUBLIC, hostile).await;
@@ -82,10 +88,7 @@ async fn a_member_comments_and_every_reader_sees_it_as_text_at_once() {
 #[actix_web::test]
 async fn a_bad_comment_is_refused_beside_the_form_with_the_text_kept() {
     let app = spawn_app().await;
-    let member = Browser::new(&app);
-    member
-        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
-        .await;
+    let member = ana(&app).await;
     let empty = post_comment(&member, PUBLIC, "   \n  ").await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -104,10 +107,7 @@ async fn a_bad_comment_is_refused_beside_the_form_with_the_text_kept() {
 #[actix_web::test]
 async fn a_member_edits_a_comment_for_fifteen_minutes_and_deletes_it() {
     let app = spawn_app().await;
-    let member = Browser::new(&app);
-    member
-        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
-        .await;
+    let member = ana(&app).await;
     let posted = post_comment(&member, PUBLIC, "First thoughts").await;
     let edit = member
         .visit(&posted.attr(".comment-actions a", "href").unwrap())
@@ -145,10 +145,7 @@ async fn a_member_edits_a_comment_for_fifteen_minutes_and_deletes_it() {
 #[actix_web::test]
 async fn comments_under_members_only_articles_are_for_members_with_access() {
     let app = spawn_app().await;
-    let member = Browser::new(&app);
-    member
-        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
-        .await;
+    let member = ana(&app).await;
     let posted = post_comment(&member, MEMBERS_ONLY, "Useful steps").await;
     assert!(posted.text(".comment-body").contains("Useful steps"));
 
@@ -186,10 +183,7 @@ async fn comments_under_members_only_articles_are_for_members_with_access() {
 #[actix_web::test]
 async fn an_editor_deletes_any_comment_and_closes_an_articles_comments() {
     let app = spawn_app().await;
-    let member = Browser::new(&app);
-    member
-        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
-        .await;
+    let member = ana(&app).await;
     post_comment(&member, PUBLIC, "Spam spam spam").await;
     let editor = Browser::new(&app);
     editor
@@ -270,10 +264,7 @@ async fn post_comment_raw<'a>(
 #[actix_web::test]
 async fn members_save_articles_and_find_them_in_their_saved_list() {
     let app = spawn_app().await;
-    let member = Browser::new(&app);
-    member
-        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
-        .await;
+    let member = ana(&app).await;
     let article = member.visit(PUBLIC).await;
     assert_eq!(article.text(".save-form button"), "Save for later");
     let saved = member.submit(&article, ".save-form", &[]).await;
@@ -313,10 +304,7 @@ async fn members_save_articles_and_find_them_in_their_saved_list() {
 #[actix_web::test]
 async fn members_follow_authors_and_read_what_they_publish() {
     let app = spawn_app().await;
-    let member = Browser::new(&app);
-    member
-        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
-        .await;
+    let member = ana(&app).await;
     let article = member.visit(PUBLIC).await;
     let byline = article.attr(".byline a.author", "href").unwrap();
     assert_eq!(byline, "/authors/maya-okafor");
@@ -343,10 +331,7 @@ async fn members_follow_authors_and_read_what_they_publish() {
 #[actix_web::test]
 async fn a_members_page_is_theirs_alone_until_they_comment() {
     let app = spawn_app().await;
-    let member = Browser::new(&app);
-    member
-        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
-        .await;
+    let member = ana(&app).await;
     let own = member.visit("/authors/ana-silva").await;
     assert_eq!(own.status, StatusCode::OK);
     assert!(own.body.contains("only you can see it"));
@@ -364,10 +349,7 @@ async fn a_members_page_is_theirs_alone_until_they_comment() {
 #[actix_web::test]
 async fn a_member_changes_their_handle_and_bio_and_the_old_handle_redirects() {
     let app = spawn_app().await;
-    let member = Browser::new(&app);
-    member
-        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
-        .await;
+    let member = ana(&app).await;
     let account = member.visit("/account").await;
     assert_eq!(
         account.attr("#account-handle", "value").as_deref(),
@@ -444,10 +426,7 @@ async fn a_member_changes_their_handle_and_bio_and_the_old_handle_redirects() {
 #[actix_web::test]
 async fn deleting_an_account_says_its_comments_go_and_deletes_them() {
     let app = spawn_app().await;
-    let member = Browser::new(&app);
-    member
-        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
-        .await;
+    let member = ana(&app).await;
     post_comment(&member, PUBLIC, "One").await;
     let saved_page = member.visit(PUBLIC).await;
     member.submit(&saved_page, ".save-form", &[]).await;
@@ -469,10 +448,7 @@ async fn deleting_an_account_says_its_comments_go_and_deletes_them() {
 #[actix_web::test]
 async fn a_member_posting_comments_faster_than_a_person_is_stopped() {
     let app = spawn_app().await;
-    let member = Browser::new(&app);
-    member
-        .sign_up("Ana Silva", "ana@example.com", PASSWORD)
-        .await;
+    let member = ana(&app).await;
     let article = member.visit(PUBLIC).await;
     let (action, fields) = Browser::form_fields(&article, "form.comment-form", &[]);
     let token = fields
@@ -491,4 +467,295 @@ async fn a_member_posting_comments_faster_than_a_person_is_stopped() {
     }
     assert_eq!(statuses, vec![303, 303, 303, 303, 303, 429, 429]);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM comments"), 5);
+}
+
+#[actix_web::test]
+async fn each_page_of_an_author_is_cached_apart_and_escaped_paths_are_not_kept() {
+    let app = spawn_app().await;
+    let files: Vec<(String, String)> = (1..=11)
+        .map(|n| {
+            (
+                format!("a{n}.md"),
+                crate::helpers::article(&format!("Paged article {n}"), "", "Text."),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    crate::helpers::import_articles(&app, &refs);
+    crate::browser::wait_until_noticed(&app);
+    let reader = Browser::new(&app);
+    for _ in 0..3 {
+        let second = reader.visit("/authors/test-author?page=2").await;
+        assert_eq!(second.text("h1"), "Test Author, page 2");
+    }
+    let first = reader.visit("/authors/test-author").await;
+    assert_eq!(first.text("h1"), "Test Author");
+    assert_eq!(first.texts(".card-title a").len(), 10);
+
+    // A comment forgotten under the plain path is not kept under an escaped spelling either.
+    let member = ana(&app).await;
+    let posted = post_comment(&member, PUBLIC, "Soon gone").await;
+    let escaped = PUBLIC.replace("/articles/", "/%61rticles/");
+    assert!(reader.visit(&escaped).await.body.contains("Soon gone"));
+    member.submit(&posted, ".comment-actions form", &[]).await;
+    for _ in 0..3 {
+        assert!(!reader.visit(&escaped).await.body.contains("Soon gone"));
+    }
+    // Nor is a member's own page kept for others under such a spelling.
+    let own = member.visit("/%61uthors/ana-silva").await;
+    assert_eq!(own.status, StatusCode::OK);
+    let other = Browser::new(&app);
+    other
+        .sign_up("Bea Costa", "bea@example.com", PASSWORD)
+        .await;
+    sql(&app, "DELETE FROM comments");
+    assert_eq!(
+        other.get("/%61uthors/ana-silva").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn a_deleted_member_leaves_no_cached_page_behind() {
+    let app = spawn_app().await;
+    let member = ana(&app).await;
+    post_comment(&member, PUBLIC, "Remember me").await;
+    let reader = Browser::new(&app);
+    assert!(reader.visit(PUBLIC).await.body.contains("Remember me"));
+    assert_eq!(
+        reader.visit("/authors/ana-silva").await.status,
+        StatusCode::OK
+    );
+    let account = member.visit("/account").await;
+    member.delete_account(&account, PASSWORD).await;
+    assert!(!reader.visit(PUBLIC).await.body.contains("Remember me"));
+    assert_eq!(
+        reader.get("/authors/ana-silva").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn a_members_picture_is_shown_replaced_and_deleted_with_them() {
+    let app = spawn_app().await;
+    let member = ana(&app).await;
+    post_comment(&member, PUBLIC, "Hello").await;
+    let upload = |bytes: Vec<u8>| {
+        let member = &member;
+        let app = &app;
+        async move {
+            let account = member.visit("/account").await;
+            let token = account.attr("input[name='csrf_token']", "value").unwrap();
+            let boundary = "picture-boundary";
+            let mut body = Vec::new();
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+                     --{boundary}\r\nContent-Disposition: form-data; name=\"intent\"\r\n\r\nupload\r\n\
+                     --{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"me.png\"\r\n\
+                     Content-Type: image/png\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(&bytes);
+            body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            let cookies = format!(
+                "guidepost_session={}",
+                member.cookie("guidepost_session").unwrap()
+            );
+            app.client()
+                .post(format!("{}/account/picture", app.origin))
+                .insert_header(("Cookie", cookies))
+                .insert_header((
+                    "Content-Type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                ))
+                .send_body(body)
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let png = png_bytes;
+    assert_eq!(
+        upload(b"not an image".to_vec()).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(upload(png(10)).await, StatusCode::SEE_OTHER);
+    let page = Browser::new(&app).visit("/authors/ana-silva").await;
+    let first = page.attr(".author-picture", "src").unwrap();
+    assert_eq!(app.get(&first).await.status, StatusCode::OK);
+    assert_eq!(upload(png(200)).await, StatusCode::SEE_OTHER);
+    let second = Browser::new(&app)
+        .visit("/authors/ana-silva")
+        .await
+        .attr(".author-picture", "src")
+        .unwrap();
+    assert_ne!(first, second);
+    assert_eq!(
+        app.get(&first).await.status,
+        StatusCode::NOT_FOUND,
+        "the old one is gone"
+    );
+    let account = member.visit("/account").await;
+    member.delete_account(&account, PASSWORD).await;
+    assert_eq!(app.get(&second).await.status, StatusCode::NOT_FOUND);
+}
+
+/// A tiny valid PNG whose one pixel has the grey `shade`.
+fn png_bytes(shade: u8) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]);
+    let raw = [0u8, shade];
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, &raw).unwrap();
+    chunk(&mut out, b"IDAT", &z.finish().unwrap());
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+#[actix_web::test]
+async fn members_write_through_the_editor_only_when_the_setting_lets_them() {
+    let app = spawn_app().await;
+    let member = ana(&app).await;
+    assert_eq!(
+        member.get("/admin/articles/new").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(
+        !member
+            .visit("/account")
+            .await
+            .body
+            .contains("Write an article")
+    );
+
+    sql(
+        &app,
+        "INSERT INTO settings (key, value, updated_at) VALUES ('members_may_publish', 'true', datetime('now'))",
+    );
+    let account = member.visit("/account").await;
+    let new = member
+        .visit(
+            &account
+                .attr("a[href='/admin/articles/new']", "href")
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(new.status, StatusCode::OK);
+    for field in ["visibility", "author_id", "featured", "cover_image_id"] {
+        assert!(
+            new.attr(&format!("[name='{field}']"), "name").is_none(),
+            "{field} is for editors"
+        );
+    }
+    assert_eq!(
+        new.texts(".admin-nav a"),
+        ["Your articles", "Write an article", "Your account"]
+    );
+    // Sneaking an editor's choices into the form changes nothing.
+    let published = member
+        .submit(
+            &new,
+            "form[action='/admin/articles/new']",
+            &[
+                ("title", "Notes from my first API"),
+                ("summary", "What I learned building it."),
+                ("body", "## Lessons\n\nStart small."),
+                ("intent", "publish"),
+                ("visibility", "members"),
+                ("featured", "yes"),
+                ("author_id", "1"),
+            ],
+        )
+        .await;
+    assert!(
+        published.body.contains("The article is published."),
+        "{}",
+        published.text("main")
+    );
+    let page = Browser::new(&app)
+        .visit("/articles/notes-from-my-first-api")
+        .await;
+    assert_eq!(page.text("h1"), "Notes from my first API");
+    assert_eq!(
+        page.attr(".byline a.author", "href").as_deref(),
+        Some("/authors/ana-silva")
+    );
+    assert!(page.attr(".gate", "class").is_none(), "public");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM articles WHERE featured AND slug = 'notes-from-my-first-api'"
+        ),
+        0
+    );
+
+    // Their list holds their articles only, and others' articles are out of reach.
+    let list = member.visit("/admin/articles").await;
+    assert!(list.body.contains("Notes from my first API"));
+    assert!(!list.body.contains("What does a back-end developer do?"));
+    assert_eq!(
+        member.get("/admin/articles/1").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let token = list.attr("input[name='csrf_token']", "value").unwrap();
+    let refused = member
+        .post("/admin/articles/1/unpublish", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(member.get("/admin").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        member.get("/admin/images").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // An editor unpublishes it; with the setting off again, the member's editor closes.
+    let editor = Browser::new(&app);
+    editor
+        .sign_up("Eddie Tor", "eddie@example.com", PASSWORD)
+        .await;
+    sql(
+        &app,
+        "UPDATE users SET role = 'editor' WHERE email = 'eddie@example.com'",
+    );
+    let id = count(
+        &app,
+        "SELECT id AS n FROM articles WHERE slug = 'notes-from-my-first-api'",
+    );
+    let form = editor.visit(&format!("/admin/articles/{id}")).await;
+    editor
+        .submit(
+            &form,
+            &format!("form[action='/admin/articles/{id}/unpublish']"),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        Browser::new(&app)
+            .get("/articles/notes-from-my-first-api")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    sql(
+        &app,
+        "UPDATE settings SET value = 'false' WHERE key = 'members_may_publish'",
+    );
+    assert_eq!(
+        member.get(&format!("/admin/articles/{id}")).await.status,
+        StatusCode::FORBIDDEN
+    );
 }

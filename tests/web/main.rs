@@ -9,6 +9,7 @@
 
 mod account;
 mod admin;
+mod api;
 mod backends;
 mod backup;
 mod browser;

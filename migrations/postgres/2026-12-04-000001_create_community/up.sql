@@ -2,8 +2,11 @@
 -- articles saved for later, and authors followed. As SQLite's migration of the same name.
 
 ALTER TABLE users ADD COLUMN handle text NOT NULL DEFAULT '';
-UPDATE users SET handle = 'member-' || id;
+-- The handle lowercased: what makes two handles the same, unique here.
+ALTER TABLE users ADD COLUMN handle_key text NOT NULL DEFAULT '';
+UPDATE users SET handle = 'member-' || id, handle_key = 'member-' || id;
 CREATE UNIQUE INDEX users_by_handle ON users (handle);
+CREATE UNIQUE INDEX users_by_handle_key ON users (handle_key);
 ALTER TABLE users ADD COLUMN image_id integer REFERENCES images (id) ON DELETE SET NULL;
 
 -- Handles a person had before, lowercased: their page's old address redirects to the new one until

@@ -4,5 +4,7 @@ DROP TABLE comments;
 ALTER TABLE articles DROP COLUMN comments_closed;
 DROP TABLE handle_redirects;
 ALTER TABLE users DROP COLUMN image_id;
+DROP INDEX users_by_handle_key;
 DROP INDEX users_by_handle;
+ALTER TABLE users DROP COLUMN handle_key;
 ALTER TABLE users DROP COLUMN handle;

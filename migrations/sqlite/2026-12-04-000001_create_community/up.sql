@@ -1,12 +1,15 @@
 -- Members taking part: pages of their own (a handle, a bio, a picture), comments under articles,
 -- articles saved for later, and authors followed.
 
--- Every person's handle, unique whatever its case (the check is made in the writing transaction):
+-- Every person's handle, unique whatever its case:
 -- their page is /authors/{handle}. People who had none are given `member-{id}` here; start-up then
 -- derives a handle from each such person's name once (see db::community::derive_handles).
 ALTER TABLE users ADD COLUMN handle TEXT NOT NULL DEFAULT '';
-UPDATE users SET handle = 'member-' || id;
+-- The handle lowercased: what makes two handles the same, unique here.
+ALTER TABLE users ADD COLUMN handle_key TEXT NOT NULL DEFAULT '';
+UPDATE users SET handle = 'member-' || id, handle_key = 'member-' || id;
 CREATE UNIQUE INDEX users_by_handle ON users (handle);
+CREATE UNIQUE INDEX users_by_handle_key ON users (handle_key);
 ALTER TABLE users ADD COLUMN image_id INTEGER REFERENCES images (id) ON DELETE SET NULL;
 
 -- Handles a person had before, lowercased: their page's old address redirects to the new one until
@@ -22,8 +25,9 @@ CREATE INDEX handle_redirects_by_user ON handle_redirects (user_id);
 ALTER TABLE articles ADD COLUMN comments_closed BOOLEAN NOT NULL DEFAULT 0;
 
 -- Plain text, at most a few thousand characters; deleted with the article or the member.
+-- AUTOINCREMENT: the id of a deleted comment is never given to another.
 CREATE TABLE comments (
-    id INTEGER PRIMARY KEY NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
     user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     body TEXT NOT NULL,

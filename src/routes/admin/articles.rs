@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::{AdminNav, Need, actor, allowed, layout, nav, posted, settings};
+use super::{AdminNav, actor, layout, nav, settings};
 use crate::auth::Visitor;
 use crate::db::audit;
 use crate::db::editing::{self, EditorRow, Filter};
@@ -49,7 +49,7 @@ pub async fn list(
     state: web::Data<crate::views::AppState>,
     visitor: Visitor,
 ) -> Result<HttpResponse, AppError> {
-    let member = allowed(&visitor, Need::Staff)?;
+    let (member, staff) = super::writer(&state, &visitor).await?;
     let page = page_number(&req);
     let status = query_param(&req, "status").unwrap_or_default();
     let members_only = query_param(&req, "members").is_some_and(|v| v == "yes");
@@ -64,6 +64,7 @@ pub async fn list(
         members_only,
         category_id: category.parse().ok(),
         title: Some(q.trim().to_owned()).filter(|q| !q.is_empty()),
+        author_id: (!staff).then_some(member.id),
     };
     let settings = settings(&state).await?;
     let (rows, total, categories) = db::run(&state.pool, move |conn| {
@@ -104,7 +105,8 @@ async fn set_status(
     body: &[u8],
     publish: bool,
 ) -> Result<HttpResponse, AppError> {
-    let (member, _) = posted(visitor, Need::Staff, body)?;
+    let (member, staff, _) = super::posted_by_writer(state, visitor, body).await?;
+    super::own_article(state, &member, staff, id).await?;
     let who = actor(&member);
     let done = db::run(&state.pool, move |conn| {
         let done = crate::db::write_transaction(conn, |conn| {
@@ -178,14 +180,10 @@ pub async fn confirm_delete(
     visitor: Visitor,
     id: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
-    let member = allowed(&visitor, Need::Staff)?;
+    let (member, staff) = super::writer(&state, &visitor).await?;
     let id = id.into_inner();
     let settings = settings(&state).await?;
-    let article = db::run(&state.pool, move |conn| {
-        Ok(editing::EditorArticle::find(conn, id)?)
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let article = super::own_article(&state, &member, staff, id).await?;
     let page = DeletePage {
         layout: layout(
             &state,
@@ -210,8 +208,9 @@ pub async fn delete(
     id: web::Path<i32>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let (member, _) = posted(&visitor, Need::Staff, &body)?;
+    let (member, staff, _) = super::posted_by_writer(&state, &visitor, &body).await?;
     let id = id.into_inner();
+    super::own_article(&state, &member, staff, id).await?;
     let who = actor(&member);
     let deleted = db::run(&state.pool, move |conn| {
         let deleted = crate::db::write_transaction(conn, |conn| {

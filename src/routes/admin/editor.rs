@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{AdminNav, Need, actor, allowed, layout, nav, posted, settings};
+use super::{AdminNav, actor, layout, nav, settings};
 use crate::auth::Visitor;
 use crate::content::{ArticleInput, store};
 use crate::db::article_writes::{SaveTarget, Saved};
@@ -117,11 +117,22 @@ struct Choices {
     images: Vec<ImageInfo>,
 }
 
-async fn choices(state: &AppState) -> Result<Choices, AppError> {
-    db::run(&state.pool, |conn| {
+/// The choices of `member`'s form: every author for staff; themselves only for a member writing
+/// their own articles.
+async fn choices(
+    state: &AppState,
+    member: &crate::db::users::Member,
+    staff: bool,
+) -> Result<Choices, AppError> {
+    let me = (member.id, member.name.clone());
+    db::run(&state.pool, move |conn| {
         Ok(Choices {
             categories: Category::all(conn)?,
-            authors: editing::authors(conn)?,
+            authors: if staff {
+                editing::authors(conn)?
+            } else {
+                vec![me]
+            },
             images: ImageInfo::all(conn)?,
         })
     })
@@ -319,6 +330,9 @@ fn check(values: &Values, choices: &Choices, errors: &mut FieldErrors) -> Option
 struct EditorPage {
     layout: Layout,
     nav: AdminNav,
+    /// False for a member writing their own article: who reads it, its author, whether it is
+    /// featured and its cover stay as editors set them.
+    staff: bool,
     csrf_token: String,
     /// Where the form posts.
     action: String,
@@ -376,6 +390,7 @@ fn editor_page(
     EditorPage {
         layout: layout(state, visitor, settings, &action, title),
         nav: nav(member, "articles"),
+        staff: member.is_staff(),
         csrf_token: visitor.csrf_token(),
         action,
         id: existing.map(|e| e.id),
@@ -397,7 +412,7 @@ pub async fn new_form(
     state: web::Data<AppState>,
     visitor: Visitor,
 ) -> Result<HttpResponse, AppError> {
-    let member = allowed(&visitor, Need::Staff)?;
+    let (member, staff) = super::writer(&state, &visitor).await?;
     let settings = settings(&state).await?;
     let values = Values {
         visibility: PUBLIC.to_owned(),
@@ -412,7 +427,7 @@ pub async fn new_form(
         None,
         values,
         FieldErrors::default(),
-        choices(&state).await?,
+        choices(&state, &member, staff).await?,
     );
     render_private(&page, StatusCode::OK)
 }
@@ -432,8 +447,11 @@ pub async fn edit_form(
     visitor: Visitor,
     id: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
-    let member = allowed(&visitor, Need::Staff)?;
+    let (member, staff) = super::writer(&state, &visitor).await?;
     let (article, tags) = existing(&state, id.into_inner()).await?;
+    if !staff && article.author_id != member.id {
+        return Err(AppError::NotFound);
+    }
     let settings = settings(&state).await?;
     let current = Existing {
         id: article.id,
@@ -450,7 +468,7 @@ pub async fn edit_form(
         Some(&current),
         values,
         FieldErrors::default(),
-        choices(&state).await?,
+        choices(&state, &member, staff).await?,
     );
     render_private(&page, StatusCode::OK)
 }
@@ -472,25 +490,50 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let (article, _) = existing(&state, id.into_inner()).await?;
-    let current = Existing {
-        id: article.id,
-        status: article.status,
-        slug: article.slug,
-        visibility: article.visibility,
-    };
-    submit(state, visitor, Some(current), body).await
+    submit(state, visitor, Some(article), body).await
 }
 
 async fn submit(
     state: web::Data<AppState>,
     visitor: Visitor,
-    existing: Option<Existing>,
+    article: Option<EditorArticle>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let (member, fields) = posted(&visitor, Need::Staff, &body)?;
+    let (member, staff, fields) = super::posted_by_writer(&state, &visitor, &body).await?;
+    if !staff && article.as_ref().is_some_and(|a| a.author_id != member.id) {
+        return Err(AppError::NotFound);
+    }
+    let existing = article.as_ref().map(|a| Existing {
+        id: a.id,
+        status: a.status.clone(),
+        slug: a.slug.clone(),
+        visibility: a.visibility.clone(),
+    });
     let settings = settings(&state).await?;
-    let values = Values::from_form(&fields);
-    let choices = choices(&state).await?;
+    let mut values = Values::from_form(&fields);
+    if !staff {
+        // A member's form has none of these: they stay as they are (as an editor set them), and
+        // a new article is public, under the member's name, not featured, without a cover.
+        values.author_id = member.id.to_string();
+        match &article {
+            Some(a) => {
+                values.visibility = a.visibility.clone();
+                values.featured = a.featured;
+                values.cover_image_id = a
+                    .cover_image_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_default();
+                values.cover_alt = a.cover_alt.clone();
+            }
+            None => {
+                values.visibility = PUBLIC.to_owned();
+                values.featured = false;
+                values.cover_image_id = String::new();
+                values.cover_alt = String::new();
+            }
+        }
+    }
+    let choices = choices(&state, &member, staff).await?;
     let intent = fields.get("intent");
     let mut errors = FieldErrors::default();
     let checked = check(&values, &choices, &mut errors);

@@ -563,6 +563,7 @@ pub async fn delete(
     .await?;
     match outcome {
         Ok(_) => {
+            state.pages.invalidate();
             visitor.flash("The member and everything personal about them were deleted.");
             Ok(see_other("/admin/members"))
         }

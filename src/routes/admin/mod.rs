@@ -42,6 +42,51 @@ pub fn allowed(visitor: &Visitor, need: Need) -> Result<Member, AppError> {
 }
 
 /// An admin POST: the member (with the role `need` asks), the fields, the CSRF token checked.
+/// Who may write articles: editors and admins (`true`), and, while the setting "members may
+/// publish" is on, members whose access runs (`false`), each limited to their own articles.
+pub async fn writer(state: &AppState, visitor: &Visitor) -> Result<(Member, bool), AppError> {
+    let member = visitor.require_member()?.clone();
+    if member.is_staff() {
+        return Ok((member, true));
+    }
+    let settings = settings(state).await?;
+    if settings.members_may_publish && member.access(db::now()).reads_members_only() {
+        Ok((member, false))
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// [`writer`] for a form's submission, with its CSRF token checked.
+pub async fn posted_by_writer(
+    state: &AppState,
+    visitor: &Visitor,
+    body: &[u8],
+) -> Result<(Member, bool, Fields), AppError> {
+    let (member, staff) = writer(state, visitor).await?;
+    let fields = Fields::parse(body);
+    visitor.check_csrf(fields.get(crate::auth::csrf::FIELD))?;
+    Ok((member, staff, fields))
+}
+
+/// The article `id` as `member` may change it: any for staff, their own for a member.
+pub async fn own_article(
+    state: &AppState,
+    member: &Member,
+    staff: bool,
+    id: i32,
+) -> Result<crate::db::editing::EditorArticle, AppError> {
+    let article = db::run(&state.pool, move |conn| {
+        Ok(crate::db::editing::EditorArticle::find(conn, id)?)
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
+    if !staff && article.author_id != member.id {
+        return Err(AppError::NotFound);
+    }
+    Ok(article)
+}
+
 pub fn posted(visitor: &Visitor, need: Need, body: &[u8]) -> Result<(Member, Fields), AppError> {
     let member = allowed(visitor, need)?;
     let fields = Fields::parse(body);
@@ -61,6 +106,8 @@ pub fn actor(member: &Member) -> Actor {
 pub struct AdminNav {
     pub current: &'static str,
     pub admin: bool,
+    /// False for a member writing their own articles: they see those only.
+    pub staff: bool,
 }
 
 /// The layout of an admin page, with the area's navigation.
@@ -81,6 +128,7 @@ pub fn nav(member: &Member, current: &'static str) -> AdminNav {
     AdminNav {
         current,
         admin: member.role == ADMIN,
+        staff: member.is_staff(),
     }
 }
 

@@ -133,15 +133,20 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
                 Err(_) => nothing = true,
             }
         }
-        for (handle, slot) in [
-            (author, &mut filter.author_id),
-            (favorited, &mut filter.saved_by),
-        ] {
-            if let Some(handle) = handle {
-                match Profile::by_handle(conn, &handle)? {
-                    Some(profile) => *slot = Some(profile.id),
-                    None => nothing = true,
+        if let Some(handle) = author {
+            match Profile::by_handle(conn, &handle)? {
+                Some(profile) => filter.author_id = Some(profile.id),
+                None => nothing = true,
+            }
+        }
+        // What a member saved is theirs alone: only they see the list (to anyone else it is
+        // empty, as it is for a name nobody has).
+        if let Some(handle) = favorited {
+            match Profile::by_handle(conn, &handle)? {
+                Some(profile) if viewer.as_ref().is_some_and(|v| v.id == profile.id) => {
+                    filter.saved_by = Some(profile.id);
                 }
+                _ => nothing = true,
             }
         }
         if nothing {

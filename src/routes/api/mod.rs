@@ -45,7 +45,7 @@ pub fn is_api(path: &str) -> bool {
 pub fn body_limit(req: &ServiceRequest) -> usize {
     let article_write = matches!(*req.method(), Method::POST | Method::PUT)
         && req.path().starts_with("/api/articles")
-        && req.headers().contains_key(header::AUTHORIZATION);
+        && token_of(req.request()).is_ok_and(|t| t.is_some());
     if article_write {
         1024 * 1024
     } else {

@@ -335,8 +335,7 @@ pub async fn delete_comment(
             )));
         }
         db::write_transaction(conn, |conn| {
-            Comment::delete(conn, id)?;
-            crate::db::changes::announce(conn, &announced)
+            crate::routes::community::delete_comment(conn, &comment, &member, &announced)
         })?;
         Ok(Ok(()))
     })

@@ -113,6 +113,12 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, body: web::B
     let device = device_of(&req);
     let lifetimes = Lifetimes::from_settings(&settings);
     let trial_days = settings.trial_days;
+    let confirm = random_hex(32);
+    let link = state
+        .site
+        .base_url
+        .join(&format!("/verify-email/{confirm}"));
+    let site_name = settings.site_title.clone();
     let made = db::run(&state.pool, move |conn| {
         if let Some(check) = check
             && let Err(refused) = throttle::reserve(conn, &[check])?
@@ -142,12 +148,24 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, body: web::B
                 Err(AccountError::Database(error)) => return Err(error),
             };
             let token = open_session(conn, member.id, &device, lifetimes)?;
+            // The address is confirmed by the mailed link, as a browser sign-up's is; until
+            // then no other mail goes to it.
+            crate::db::tokens::EmailToken::create(
+                conn,
+                member.id,
+                crate::db::tokens::VERIFY_EMAIL,
+                &token_hash(&confirm),
+                None,
+                time::Duration::days(crate::routes::account::VERIFY_LINK_DAYS),
+            )?;
+            crate::mail::messages::verify_email(&site_name, &member, &link).queue(conn)?;
             Ok(Ok((member, token)))
         })?;
         Ok(made)
     })
     .await?;
     let (member, token) = made?;
+    state.mail.notify_one();
     tracing::info!("a member registered through the API");
     user_reply(&state, &member, &token, StatusCode::CREATED).await
 }
@@ -252,7 +270,7 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     let current = {
         let id = member.id;
         db::run(&state.pool, move |conn| {
-            Ok(Profile::find(conn, id)?.ok_or(crate::error::AppError::NotFound)?)
+            Profile::find(conn, id)?.ok_or(crate::error::AppError::NotFound)
         })
         .await?
     };
@@ -280,16 +298,21 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     let (Some(handle), Some(bio)) = (handle, bio) else {
         return Err(ApiError::from_fields(&errors, &[]));
     };
-    let renamed = handle.as_str() != current.handle;
+    let changed = handle.as_str() != current.handle || bio != current.bio || image.is_some();
+    if !changed {
+        return user_reply(&state, &member, &token, StatusCode::OK).await;
+    }
+    flood_check(&state.auth.floods.profile, &format!("member {}", member.id))?;
     let saved = db::run(&state.pool, move |conn| {
+        let mut pictures_gone = Vec::new();
         let saved = db::write_transaction(conn, |conn| {
-            match profiles::set_profile(conn, id, &handle, &bio) {
-                Ok(()) => {}
+            let renamed = match profiles::set_profile(conn, id, &handle, &bio) {
+                Ok(renamed) => renamed,
                 Err(ProfileError::HandleTaken) => {
                     return Ok(Err(ApiError::invalid("username", "has already been taken")));
                 }
                 Err(ProfileError::Database(error)) => return Err(error),
-            }
+            };
             if let Some(image) = image {
                 let image_id = match image {
                     Some(hash) => match crate::db::images::id_of(conn, &hash)? {
@@ -304,19 +327,20 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
                     },
                     None => None,
                 };
-                profiles::set_image(conn, id, image_id)?;
+                if let Some(gone) = profiles::set_image(conn, id, image_id)? {
+                    pictures_gone.push(gone);
+                }
             }
-            if renamed {
-                crate::db::changes::content_changed(conn)?;
-            }
-            Ok(Ok(()))
+            let page = profiles::page_changed(conn, id, renamed)?;
+            Ok(Ok((page, renamed)))
         })?;
-        Ok(saved)
+        Ok(saved.map(|done| (done, pictures_gone)))
     })
     .await?;
-    saved?;
-    if renamed {
-        state.pages.invalidate();
+    let ((page, renamed), pictures_gone) = saved?;
+    crate::routes::member_page::forget(&state, &page, renamed);
+    for image in pictures_gone {
+        state.pages.invalidate_path(&image);
     }
     user_reply(&state, &member, &token, StatusCode::OK).await
 }
