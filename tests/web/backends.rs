@@ -352,7 +352,7 @@ fn both_backends_record_the_same_migration_versions() {
         versions.push(rows.into_iter().map(|r| r.version).collect::<Vec<_>>());
     }
     assert_eq!(versions[0], versions[1]);
-    assert_eq!(versions[0].len(), 9);
+    assert_eq!(versions[0].len(), 10);
 }
 
 /// The articles a search finds (every page of it) and the count it says, as `browser` sees them.

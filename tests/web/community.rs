@@ -76,7 +76,6 @@ async fn a_member_comments_and_every_reader_sees_it_as_text_at_once() {
     assert_eq!(app.page_cache.renders() - renders, 1);
 
     // The comment counts on the cards of lists made after it.
-    sql(&app, "UPDATE settings SET value = value WHERE 0");
     let author = reader.visit("/authors/maya-okafor").await;
     assert!(
         author.body.contains("1 comment"),
