@@ -13,6 +13,7 @@
 
 mod admin;
 mod browser;
+mod community;
 mod member;
 #[path = "../web/mime.rs"]
 mod mime;
