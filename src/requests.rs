@@ -45,6 +45,10 @@ pub const EDITOR_BYTES: usize = crate::routes::admin::editor::BODY_MAX * 12 + 64
 /// The largest image upload read: twice the largest image taken, so that a file a little too
 /// large is answered by the upload form itself, beside its field.
 pub const UPLOAD_BYTES: usize = crate::routes::admin::images::MAX_BYTES * 2 + 64 * 1024;
+/// A member's picture upload: the largest image taken, and the form around it.
+pub const PICTURE_BYTES: usize = crate::routes::admin::images::MAX_BYTES + 64 * 1024;
+/// A member's article in the editor, when members may publish.
+pub const MEMBER_EDITOR_BYTES: usize = crate::routes::admin::editor::BODY_MAX * 4 + 64 * 1024;
 /// Fields a form may have.
 pub const MAX_FIELDS: usize = 200;
 /// Every body gets the client timeout (`--client-timeout`) to arrive, and a second more for every
@@ -214,10 +218,10 @@ fn body_limit(req: &ServiceRequest) -> usize {
         return crate::routes::api::body_limit(req);
     }
     if path == "/account/picture" {
-        // A member's picture: as large as the editors' uploads, for members only.
+        // A member's picture: up to the largest image taken, for members only.
         let member = req.get_session().get::<Member>(MEMBER).ok().flatten();
         return if member.is_some() {
-            UPLOAD_BYTES
+            PICTURE_BYTES
         } else {
             FORM_BYTES
         };
@@ -226,17 +230,22 @@ fn body_limit(req: &ServiceRequest) -> usize {
     if !large {
         return FORM_BYTES;
     }
-    // Only staff send large bodies (and members whose access runs, who may write articles when
-    // the setting lets them); anyone else gets no more than a form's worth of memory.
+    // Only staff send large bodies, and members whose access runs while the setting lets them
+    // write (their text in ASCII-heavy Markdown, a quarter of the editors' room); anyone else
+    // gets no more than a form's worth of memory.
     let member = req.get_session().get::<Member>(MEMBER).ok().flatten();
     let staff = member.as_ref().is_some_and(Member::is_staff);
-    let writer = staff
-        || member
+    let members_write = req
+        .app_data::<actix_web::web::Data<crate::views::AppState>>()
+        .is_some_and(|state| state.cache.last_known().members_may_publish);
+    let writer = members_write
+        && member
             .as_ref()
             .is_some_and(|m| m.access(crate::db::now()).reads_members_only());
     match (path == "/admin/images", staff, writer) {
         (true, true, _) => UPLOAD_BYTES,
-        (false, _, true) => EDITOR_BYTES,
+        (false, true, _) => EDITOR_BYTES,
+        (false, false, true) => MEMBER_EDITOR_BYTES,
         _ => FORM_BYTES,
     }
 }

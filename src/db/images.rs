@@ -98,10 +98,12 @@ pub fn bytes(conn: &mut DbConn, hash: &str) -> QueryResult<Option<(String, Vec<u
         .optional()
 }
 
-/// The id of the image with this hash.
-pub fn id_of(conn: &mut DbConn, hash: &str) -> QueryResult<Option<i32>> {
+/// The id of the image with this hash when it is a picture `user_id` uploaded of themselves.
+pub fn picture_of(conn: &mut DbConn, hash: &str, user_id: i32) -> QueryResult<Option<i32>> {
     images::table
         .filter(images::hash.eq(hash))
+        .filter(images::uploaded_by.eq(user_id))
+        .filter(images::name.eq(super::profiles::picture_name(user_id)))
         .select(images::id)
         .first(conn)
         .optional()

@@ -266,6 +266,8 @@ pub async fn change_name(
             db::run(&state.pool, move |conn| {
                 crate::db::write_transaction(conn, |conn| {
                     Member::set_name(conn, member.id, &name)?;
+                    // Bylines, comments and the member's page show the name.
+                    crate::db::changes::content_changed(conn)?;
                     // Recorded under the name they had: a renamed admin is still recognisable.
                     let actor = crate::db::audit::Actor {
                         id: member.id,
@@ -283,6 +285,7 @@ pub async fn change_name(
                 Ok(())
             })
             .await?;
+            state.pages.invalidate();
             visitor.flash("Your name was changed.");
             Ok(see_other("/account"))
         }

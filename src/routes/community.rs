@@ -203,12 +203,17 @@ pub async fn create(
             }
             let comment = Comment::create(conn, article.id, member.id, text.as_str())?;
             page_changed(conn, &announced)?;
-            Ok::<_, AppError>(Some(comment.id))
+            // A first comment makes the member's page public.
+            page_changed(conn, &format!("/authors/{}", comment.author_handle))?;
+            Ok::<_, AppError>(Some((comment.id, comment.author_handle)))
         })
     })
     .await?;
     state.pages.invalidate_path(&path);
-    match posted {
+    if let Some((_, handle)) = &posted {
+        state.pages.invalidate_path(&format!("/authors/{handle}"));
+    }
+    match posted.map(|(id, _)| id) {
         Some(id) => {
             visitor.flash("Your comment is posted.");
             Ok(see_other(&format!("{path}#comment-{id}")))
@@ -358,7 +363,7 @@ pub async fn delete(
     let slug = parse_slug(&slug)?;
     let path = format!("/articles/{slug}");
     let announced = path.clone();
-    db::run(&state.pool, move |conn| {
+    let writer_page = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let article =
                 ArticleDetail::find_published(conn, slug.as_str())?.ok_or(AppError::NotFound)?;
@@ -366,25 +371,26 @@ pub async fn delete(
             if comment.user_id != member.id && !member.is_staff() {
                 return Err(AppError::Forbidden);
             }
-            delete_comment(conn, &comment, &member, &announced)?;
-            Ok(())
+            Ok(delete_comment(conn, &comment, &member, &announced)?)
         })
     })
     .await?;
     state.pages.invalidate_path(&path);
+    state.pages.invalidate_path(&writer_page);
     visitor.flash("The comment was deleted.");
     Ok(see_other(&format!("{path}#comments")))
 }
 
 /// Deletes `comment` for `member` (its writer, or an editor or admin, as the caller checked) in
 /// the caller's transaction: someone else's is recorded in the audit log. The article's page at
-/// `path` is announced as changed.
+/// `path` and the writer's page (which may turn private again) are announced as changed; the
+/// writer's page's path is returned for the caller to forget its own copy.
 pub fn delete_comment(
     conn: &mut DbConn,
     comment: &Comment,
     member: &Member,
     path: &str,
-) -> diesel::QueryResult<()> {
+) -> diesel::QueryResult<String> {
     Comment::delete(conn, comment.id)?;
     if comment.user_id != member.id {
         let actor = crate::db::audit::Actor {
@@ -400,7 +406,10 @@ pub fn delete_comment(
             "",
         )?;
     }
-    page_changed(conn, path)
+    page_changed(conn, path)?;
+    let writer = format!("/authors/{}", comment.author_handle);
+    page_changed(conn, &writer)?;
+    Ok(writer)
 }
 
 /// `POST /articles/{slug}/comments/close` and `.../open`: editors and admins.

@@ -36,7 +36,10 @@ async fn taking_part(viewport: Viewport) {
     j.open(ARTICLE).await;
     assert!(j.text("#comments").await.contains("No comments yet"));
     j.press("form.comment-form button[type=submit]").await;
-    assert_eq!(j.text("#comment-error").await, "Write something before posting.");
+    assert_eq!(
+        j.text("#comment-error").await,
+        "Write something before posting."
+    );
     j.shot("comment-refused").await;
 
     j.fill(
@@ -46,7 +49,11 @@ async fn taking_part(viewport: Viewport) {
     .await;
     j.press("form.comment-form button[type=submit]").await;
     assert!(j.path().await.starts_with(ARTICLE));
-    assert!(j.text(".comment-body").await.starts_with("<script>alert('x')</script>"));
+    assert!(
+        j.text(".comment-body")
+            .await
+            .starts_with("<script>alert('x')</script>")
+    );
     assert_eq!(j.count(".comment-body a[rel='nofollow ugc']").await, 1);
     j.shot("comment-posted").await;
 
@@ -78,16 +85,27 @@ async fn taking_part(viewport: Viewport) {
 
     j.open("/account").await;
     j.fill("#account-handle", "not a handle").await;
-    j.press("form[action='/account/page'] button[type=submit]").await;
-    assert!(j.text("#account-handle-error").await.contains("letters a to z"));
+    j.press("form[action='/account/page'] button[type=submit]")
+        .await;
+    assert!(
+        j.text("#account-handle-error")
+            .await
+            .contains("letters a to z")
+    );
     j.shot("handle-refused").await;
     j.fill("#account-handle", "ana-writes").await;
-    j.fill("#account-bio", "Back-end developer in Lisbon.").await;
-    j.press("form[action='/account/page'] button[type=submit]").await;
+    j.fill("#account-bio", "Back-end developer in Lisbon.")
+        .await;
+    j.press("form[action='/account/page'] button[type=submit]")
+        .await;
     assert_eq!(j.text(".flash").await, "Your page was saved.");
     j.open("/authors/ana-silva").await;
     assert_eq!(j.path().await, "/authors/ana-writes");
-    assert!(j.text(".author-head").await.contains("Back-end developer in Lisbon."));
+    assert!(
+        j.text(".author-head")
+            .await
+            .contains("Back-end developer in Lisbon.")
+    );
     j.shot("own-page").await;
     j.finish().await;
 }

@@ -139,6 +139,11 @@ async fn registering_logging_in_and_reading_the_user_give_one_member() {
             json!({"user": {"image": "https://elsewhere.example/x.png"}}),
             "image",
         ),
+        // Somebody else's picture, or a library image, is not one's own.
+        (
+            json!({"user": {"image": "/images/0123456789abcdef0123456789abcdef.png"}}),
+            "image",
+        ),
         (
             json!({"user": {"username": "no spaces allowed"}}),
             "username",

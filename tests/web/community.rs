@@ -758,3 +758,81 @@ async fn members_write_through_the_editor_only_when_the_setting_lets_them() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// Publishes an article at `slug` through the member's editor.
+async fn write_article(browser: &Browser<'_>, slug: &str) -> crate::helpers::Page {
+    let new = browser.visit("/admin/articles/new").await;
+    browser
+        .submit(
+            &new,
+            "form[action='/admin/articles/new']",
+            &[
+                ("title", "A title"),
+                ("slug", slug),
+                ("summary", "A summary."),
+                ("body", "Some text."),
+                ("intent", "publish"),
+            ],
+        )
+        .await
+}
+
+#[actix_web::test]
+async fn an_old_address_of_an_article_cannot_be_taken_by_another() {
+    let app = spawn_app().await;
+    sql(
+        &app,
+        "INSERT INTO settings (key, value, updated_at) VALUES ('members_may_publish', 'true', datetime('now'))",
+    );
+    let ana = ana(&app).await;
+    let first = write_article(&ana, "first-address").await;
+    let renamed = ana
+        .submit(
+            &first,
+            "form[action^='/admin/articles/']",
+            &[("slug", "second-address"), ("intent", "save")],
+        )
+        .await;
+    assert!(renamed.body.contains("Saved."), "{}", renamed.text("main"));
+    let bea = Browser::new(&app);
+    bea.sign_up("Bea Costa", "bea@example.com", PASSWORD).await;
+    let refused = write_article(&bea, "first-address").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text("#editor-slug-error")
+            .contains("used it before")
+    );
+    let old = Browser::new(&app).get("/articles/first-address").await;
+    assert_eq!(old.status, StatusCode::MOVED_PERMANENTLY);
+
+    // A display name changed shows at once on the member's own page.
+    post_comment(&ana, PUBLIC, "Hello").await;
+    let reader = Browser::new(&app);
+    assert_eq!(
+        reader.visit("/authors/ana-silva").await.text("h1"),
+        "Ana Silva"
+    );
+    let account = ana.visit("/account").await;
+    ana.submit(
+        &account,
+        "form[action='/account/profile']",
+        &[("name", "Ana Pseudonym")],
+    )
+    .await;
+    assert_eq!(
+        reader.visit("/authors/ana-silva").await.text("h1"),
+        "Ana Pseudonym"
+    );
+    // Deleting their only comment makes a member's page private again, at once.
+    sql(
+        &app,
+        "DELETE FROM articles WHERE author_id = (SELECT id FROM users WHERE email = 'ana@example.com')",
+    );
+    let article = ana.visit(PUBLIC).await;
+    ana.submit(&article, ".comment-actions form", &[]).await;
+    assert_eq!(
+        reader.get("/authors/ana-silva").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

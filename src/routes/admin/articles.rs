@@ -107,6 +107,9 @@ async fn set_status(
 ) -> Result<HttpResponse, AppError> {
     let (member, staff, _) = super::posted_by_writer(state, visitor, body).await?;
     super::own_article(state, &member, staff, id).await?;
+    if !staff {
+        super::limit_member_writes(state, &member)?;
+    }
     let who = actor(&member);
     let done = db::run(&state.pool, move |conn| {
         let done = crate::db::write_transaction(conn, |conn| {
@@ -211,6 +214,9 @@ pub async fn delete(
     let (member, staff, _) = super::posted_by_writer(&state, &visitor, &body).await?;
     let id = id.into_inner();
     super::own_article(&state, &member, staff, id).await?;
+    if !staff {
+        super::limit_member_writes(&state, &member)?;
+    }
     let who = actor(&member);
     let deleted = db::run(&state.pool, move |conn| {
         let deleted = crate::db::write_transaction(conn, |conn| {

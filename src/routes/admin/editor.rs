@@ -489,6 +489,8 @@ pub async fn update(
     id: web::Path<i32>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
+    // Who asks first: an address's article is nobody else's business.
+    super::writer(&state, &visitor).await?;
     let (article, _) = existing(&state, id.into_inner()).await?;
     submit(state, visitor, Some(article), body).await
 }
@@ -502,6 +504,9 @@ async fn submit(
     let (member, staff, fields) = super::posted_by_writer(&state, &visitor, &body).await?;
     if !staff && article.as_ref().is_some_and(|a| a.author_id != member.id) {
         return Err(AppError::NotFound);
+    }
+    if !staff && fields.get("intent") != "edit" && fields.get("intent") != "preview" {
+        super::limit_member_writes(&state, &member)?;
     }
     let existing = article.as_ref().map(|a| Existing {
         id: a.id,
@@ -589,8 +594,15 @@ async fn submit(
         let outcome = crate::db::write_transaction(
             conn,
             |conn| -> Result<Result<i32, &'static str>, diesel::result::Error> {
+                let this = before.as_ref().map(|b| b.id);
                 let slug_owner = editing::slug_owner(conn, checked.slug.as_str())?;
-                if slug_owner.is_some() && slug_owner != before.as_ref().map(|b| b.id) {
+                if slug_owner.is_some() && slug_owner != this {
+                    return Ok(Err("slug"));
+                }
+                // Another article's old address keeps leading to it: it is not free.
+                let redirected =
+                    redirects::target(conn, redirects::ARTICLE, checked.slug.as_str())?;
+                if redirected.is_some() && redirected != this {
                     return Ok(Err("slug"));
                 }
                 let tag_ids = Tag::find_or_create_all(conn, &checked.tags)?;
@@ -696,8 +708,10 @@ async fn submit(
                 choices,
             );
             if problem == "slug" {
-                page.errors
-                    .add("slug", "Another article already uses this address.");
+                page.errors.add(
+                    "slug",
+                    "Another article uses this address, or used it before: choose another.",
+                );
                 render_private(&page, StatusCode::UNPROCESSABLE_ENTITY)
             } else {
                 page.conflict = true;

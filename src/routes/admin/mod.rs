@@ -57,6 +57,15 @@ pub async fn writer(state: &AppState, visitor: &Visitor) -> Result<(Member, bool
     }
 }
 
+/// Members' article writes (each clears every cached page) are limited: a burst, then a few a
+/// minute.
+pub fn limit_member_writes(state: &AppState, member: &Member) -> Result<(), AppError> {
+    crate::routes::account::flood_check(
+        &state.auth.floods.publish,
+        &format!("member {}", member.id),
+    )
+}
+
 /// [`writer`] for a form's submission, with its CSRF token checked.
 pub async fn posted_by_writer(
     state: &AppState,

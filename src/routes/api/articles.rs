@@ -385,6 +385,7 @@ pub async fn update(
 ) -> ApiResult {
     let member = caller(&req, &state).await?.member;
     let settings = crate::routes::account::settings(&state).await?;
+    flood_check(&state.auth.floods.publish, &format!("member {}", member.id))?;
     let changes = object_in(&body, "article")?;
     let title = text_in(&changes, "title")?;
     let summary = text_in(&changes, "description")?;
@@ -465,6 +466,7 @@ pub async fn delete(
 ) -> ApiResult {
     let member = caller(&req, &state).await?.member;
     let settings = crate::routes::account::settings(&state).await?;
+    flood_check(&state.auth.floods.publish, &format!("member {}", member.id))?;
     let slug = slug.into_inner();
     db::run(&state.pool, move |conn| {
         let current = match changeable(conn, &slug, &member, &settings) {

@@ -296,16 +296,22 @@ pub async fn add_comment(
         let comment = db::write_transaction(conn, |conn| {
             let comment = Comment::create(conn, article.id, member.id, text.as_str())?;
             crate::db::changes::announce(conn, &announced)?;
+            crate::db::changes::announce(conn, &format!("/authors/{}", comment.author_handle))?;
             Ok::<_, diesel::result::Error>(comment)
         })?;
         let images = api::image_urls(
             conn,
             &comment.author_image_id.into_iter().collect::<Vec<_>>(),
         )?;
-        Ok(Ok(comment_json(&base, &comment, &images, &[])))
+        Ok(Ok((
+            comment_json(&base, &comment, &images, &[]),
+            comment.author_handle,
+        )))
     })
     .await??;
+    let (posted, handle) = posted;
     state.pages.invalidate_path(&path);
+    state.pages.invalidate_path(&format!("/authors/{handle}"));
     Ok(reply(StatusCode::OK, &json!({ "comment": posted })))
 }
 
@@ -320,7 +326,7 @@ pub async fn delete_comment(
     let id: i32 = id.parse().map_err(|_| ApiError::not_found("comment"))?;
     let page = format!("/articles/{slug}");
     let announced = page.clone();
-    db::run(&state.pool, move |conn| {
+    let writer = db::run(&state.pool, move |conn| {
         let article = match visible(conn, &slug, Some(&member)) {
             Ok(article) => article,
             Err(error) => return Ok(Err(error)),
@@ -334,13 +340,14 @@ pub async fn delete_comment(
                 "belongs to someone else",
             )));
         }
-        db::write_transaction(conn, |conn| {
+        let writer = db::write_transaction(conn, |conn| {
             crate::routes::community::delete_comment(conn, &comment, &member, &announced)
         })?;
-        Ok(Ok(()))
+        Ok(Ok(writer))
     })
     .await??;
     state.pages.invalidate_path(&page);
+    state.pages.invalidate_path(&writer);
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -290,7 +290,7 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
         Some(Value::String(url)) => Some(Some(image_hash(&state, url).ok_or_else(|| {
             ApiError::invalid(
                 "image",
-                "must be the address of a picture uploaded on the account page, or empty",
+                "must be the address of your picture uploaded on the account page, or empty",
             )
         })?)),
         Some(_) => return Err(ApiError::invalid("image", "must be text")),
@@ -315,7 +315,7 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
             };
             if let Some(image) = image {
                 let image_id = match image {
-                    Some(hash) => match crate::db::images::id_of(conn, &hash)? {
+                    Some(hash) => match crate::db::images::picture_of(conn, &hash, id)? {
                         Some(found) => Some(found),
                         None => {
                             return Ok(Err(ApiError::invalid(
