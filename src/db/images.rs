@@ -98,12 +98,17 @@ pub fn bytes(conn: &mut DbConn, hash: &str) -> QueryResult<Option<(String, Vec<u
         .optional()
 }
 
+/// The name a member's uploaded picture is stored under in the images table.
+pub fn picture_name(user_id: i32) -> String {
+    format!("picture of member {user_id}")
+}
+
 /// The id of the image with this hash when it is a picture `user_id` uploaded of themselves.
 pub fn picture_of(conn: &mut DbConn, hash: &str, user_id: i32) -> QueryResult<Option<i32>> {
     images::table
         .filter(images::hash.eq(hash))
         .filter(images::uploaded_by.eq(user_id))
-        .filter(images::name.eq(super::profiles::picture_name(user_id)))
+        .filter(images::name.eq(picture_name(user_id)))
         .select(images::id)
         .first(conn)
         .optional()

@@ -198,11 +198,6 @@ pub fn moved_handle(conn: &mut DbConn, old: &str) -> QueryResult<Option<String>>
         .optional()
 }
 
-/// The name a member's uploaded picture is stored under in the images table.
-pub fn picture_name(user_id: i32) -> String {
-    format!("picture of member {user_id}")
-}
-
 /// Sets or clears the person's picture; the picture they uploaded before goes, unless something
 /// else shows it: then its address is returned, for the caller to forget its cached copy (other
 /// instances are told at commit).
@@ -244,7 +239,7 @@ pub fn forget_picture(
         images::table
             .filter(images::id.eq(image_id))
             .filter(images::uploaded_by.eq(user_id))
-            .filter(images::name.eq(picture_name(user_id))),
+            .filter(images::name.eq(super::images::picture_name(user_id))),
     )
     .returning((images::hash, images::content_type))
     .get_result(conn)

@@ -123,7 +123,7 @@ pub async fn picture(
         }
     };
     let hash = crate::auth::hex(&sha2::Sha256::digest(&upload.bytes)[..16]);
-    let name = profiles::picture_name(id);
+    let name = crate::db::images::picture_name(id);
     let bytes = upload.bytes;
     let (page, gone) = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
