@@ -1,5 +1,6 @@
 //! The reads behind the JSON API's articles: a page of published articles filtered as the API
-//! allows (tag, author, saved by, followed authors), and what each article carries there.
+//! allows (tag, author, saved by, followed authors; the author pages and the followed authors'
+//! list use the same filter), and what each article carries there.
 
 use std::collections::HashMap;
 
@@ -83,6 +84,24 @@ fn filtered(filter: &Filter) -> Boxed<'static> {
     query
 }
 
+/// The ids of a page of the published articles `filter` keeps, newest first, and how many it
+/// keeps: the API's lists, an author's page, the member's list of followed authors' articles.
+pub fn page_ids(
+    conn: &mut DbConn,
+    filter: &Filter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<i32>, i64)> {
+    let total: i64 = filtered(filter).count().get_result(conn)?;
+    let ids: Vec<i32> = filtered(filter)
+        .order((articles::published_at.desc(), articles::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(articles::id)
+        .load(conn)?;
+    Ok((ids, total))
+}
+
 impl ApiArticle {
     /// A page of the published articles `filter` keeps, newest first, and how many it keeps.
     pub fn page(
@@ -91,13 +110,7 @@ impl ApiArticle {
         offset: i64,
         limit: i64,
     ) -> QueryResult<(Vec<Self>, i64)> {
-        let total: i64 = filtered(filter).count().get_result(conn)?;
-        let ids: Vec<i32> = filtered(filter)
-            .order((articles::published_at.desc(), articles::id.desc()))
-            .offset(offset)
-            .limit(limit)
-            .select(articles::id)
-            .load(conn)?;
+        let (ids, total) = page_ids(conn, filter, offset, limit)?;
         Ok((Self::by_ids(conn, &ids)?, total))
     }
 

@@ -339,56 +339,6 @@ pub fn followed(conn: &mut DbConn, follower: i32) -> QueryResult<Vec<(Profile, b
         .collect()
 }
 
-/// A page of the ids of published articles by `author`, newest first, and how many there are.
-pub fn article_ids_by(
-    conn: &mut DbConn,
-    author: i32,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<i32>, i64)> {
-    let total = articles::table
-        .filter(articles::author_id.eq(author))
-        .filter(articles::status.eq(PUBLISHED))
-        .count()
-        .get_result(conn)?;
-    let ids = articles::table
-        .filter(articles::author_id.eq(author))
-        .filter(articles::status.eq(PUBLISHED))
-        .order((articles::published_at.desc(), articles::id.desc()))
-        .offset(offset)
-        .limit(limit)
-        .select(articles::id)
-        .load(conn)?;
-    Ok((ids, total))
-}
-
-/// A page of the ids of published articles by the authors `follower` follows, newest first, and
-/// how many there are.
-pub fn feed_ids(
-    conn: &mut DbConn,
-    follower: i32,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<i32>, i64)> {
-    let followed = follows::table
-        .filter(follows::follower_id.eq(follower))
-        .select(follows::author_id);
-    let total = articles::table
-        .filter(articles::author_id.eq_any(followed))
-        .filter(articles::status.eq(PUBLISHED))
-        .count()
-        .get_result(conn)?;
-    let ids = articles::table
-        .filter(articles::author_id.eq_any(followed))
-        .filter(articles::status.eq(PUBLISHED))
-        .order((articles::published_at.desc(), articles::id.desc()))
-        .offset(offset)
-        .limit(limit)
-        .select(articles::id)
-        .load(conn)?;
-    Ok((ids, total))
-}
-
 /// People with a public page and when it last changed, for the sitemap: authors of published
 /// articles (commenters' pages are public but not listed).
 pub fn sitemap(conn: &mut DbConn) -> QueryResult<Vec<(String, PrimitiveDateTime)>> {

@@ -77,8 +77,15 @@ pub async fn show(
         if !public && !own {
             return Err(AppError::NotFound);
         }
-        let (ids, total) =
-            profiles::article_ids_by(conn, profile.id, page.offset(PER_PAGE), PER_PAGE.into())?;
+        let (ids, total) = crate::db::api::page_ids(
+            conn,
+            &crate::db::api::Filter {
+                author_id: Some(profile.id),
+                ..Default::default()
+            },
+            page.offset(PER_PAGE),
+            PER_PAGE.into(),
+        )?;
         let articles = ArticleCard::by_ids(conn, &ids)?;
         let followers = profiles::followers(conn, profile.id)?;
         let following = match viewer {
@@ -256,8 +263,15 @@ pub async fn following(
     let cache = Arc::clone(&state.cache);
     let (authors, articles, total, settings) = db::run(&state.pool, move |conn| {
         let authors = profiles::followed(conn, member.id)?;
-        let (ids, total) =
-            profiles::feed_ids(conn, member.id, page.offset(PER_PAGE), PER_PAGE.into())?;
+        let (ids, total) = crate::db::api::page_ids(
+            conn,
+            &crate::db::api::Filter {
+                followed_by: Some(member.id),
+                ..Default::default()
+            },
+            page.offset(PER_PAGE),
+            PER_PAGE.into(),
+        )?;
         // An empty list still has its one page.
         Ok((
             authors,
