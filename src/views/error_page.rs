@@ -91,6 +91,13 @@ const LABELS: &[(&str, &str)] = &[
     ("trial_days", "Length of the free trial, in days"),
     ("session_idle_days", "Days a session lasts without use"),
     ("session_absolute_days", "Days a session lasts at most"),
+    (
+        "api_origins",
+        "Origins that may call the API from a browser",
+    ),
+    ("comment", "Your comment"),
+    ("handle", "Handle"),
+    ("bio", "Bio"),
 ];
 
 impl KeptForm {
@@ -119,7 +126,10 @@ impl KeptForm {
                     "password"
                 } else if TECHNICAL_FIELDS.contains(&name.as_str()) {
                     "hidden"
-                } else if value.contains('\n') || value.chars().count() > 80 || name == "body" {
+                } else if value.contains('\n')
+                    || value.chars().count() > 80
+                    || matches!(name.as_str(), "body" | "comment" | "bio")
+                {
                     "textarea"
                 } else {
                     "text"

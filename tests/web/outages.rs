@@ -328,3 +328,55 @@ fn a_claimed_message_is_not_claimed_again_until_its_lease_ends() {
     assert_eq!(Message::due(&mut conn, later, 10).unwrap()[0].attempts, 1);
     assert!(Message::claim(&mut conn, id, later, lease).unwrap());
 }
+
+#[actix_web::test]
+async fn a_comment_under_a_held_write_lock_is_given_back_on_the_page_and_refused_in_the_api() {
+    if !crate::helpers::on_sqlite() {
+        return;
+    }
+    let app = spawn_app_with(|_| {}).await;
+    let member = Browser::sending_origin(&app);
+    member.sign_up("Ana", "ana@example.com", PASSWORD).await;
+    let public = "/articles/what-does-a-back-end-developer-do";
+    let article = member.visit(public).await;
+    let token = crate::api::register(&app, "writer").await;
+    let Some(path) = crate::helpers::sqlite_file(&app) else {
+        return;
+    };
+    let (locked, release) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 5000; BEGIN IMMEDIATE; UPDATE settings SET value = value;",
+        )
+        .unwrap();
+        locked.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(12));
+        conn.batch_execute("COMMIT;").unwrap();
+    });
+    release.recv().unwrap();
+    let posted = member
+        .submit(
+            &article,
+            "form.comment-form",
+            &[("comment", "Kept for later")],
+        )
+        .await;
+    assert_not_saved(&posted, &["Kept for later"]);
+    let answer = crate::api::api(
+        &app,
+        "POST",
+        &format!("{public}/comments"),
+        Some(&token),
+        Some(serde_json::json!({"comment": {"body": "Through the API"}})),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        answer.json["errors"]["server"][0].is_string(),
+        "{}",
+        answer.json
+    );
+    holder.join().unwrap();
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM comments"), 0);
+}
